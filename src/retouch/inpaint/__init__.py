@@ -1,0 +1,11 @@
+"""Inpainting: fill the pixels under a mask from the rest of the image.
+
+Every method takes ``(image, mask, *, settings)`` and returns a new image of
+the same shape and dtype whose pixels outside the mask are bit-identical to
+the input. See :mod:`retouch.inpaint._base` for the shared contract.
+"""
+
+from ._base import EmptyMaskWarning
+from .diffusion import biharmonic, fsr_best, fsr_fast, navier_stokes, telea
+
+__all__ = ["EmptyMaskWarning", "telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]

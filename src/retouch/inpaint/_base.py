@@ -1,0 +1,145 @@
+"""What every inpainter shares: checks, alpha, crops around the holes, paste-back.
+
+An inpainter's core works on the colour part of an image (``H x W`` grey or
+``H x W x 3`` RGB, in the image's own dtype) and a bool hole mask, and returns
+an array of the same shape and dtype. :func:`fill` wraps it so that every
+method keeps the same contract:
+
+- grey / RGB / RGBA, uint8 / uint16 / float32 in, the same shape and dtype out;
+- alpha is kept as it was, only the colour under the mask is filled;
+- pixels outside the mask come back bit-identical;
+- an empty mask returns a copy of the input with a :class:`EmptyMaskWarning`;
+- a mask that covers everything is a :class:`~retouch.RetouchError`;
+- on a large image each group of nearby holes is filled on a crop around it
+  with enough context (IOPaint's crop strategy), so the cost grows with the
+  holes, not with the image.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .._convert import merge_alpha, split_alpha
+from .._validate import RetouchError, check_image, check_mask
+
+__all__ = ["EmptyMaskWarning", "fill", "crop_boxes", "default_margin"]
+
+Core = Callable[..., np.ndarray]
+
+
+class EmptyMaskWarning(UserWarning):
+    """The mask selects no pixel, so the image is returned unchanged."""
+
+
+def default_margin(hole_h: int, hole_w: int) -> int:
+    """Context around a hole for local (diffusion) methods: 16 px, or a quarter of its size."""
+    return int(max(16, 0.25 * max(hole_h, hole_w)))
+
+
+def crop_boxes(
+    mask: np.ndarray,
+    margin: Callable[[int, int], int] = default_margin,
+    *,
+    whole_fraction: float = 0.5,
+) -> list[tuple[slice, slice]]:
+    """Rectangles that cover every hole of ``mask`` with context around it.
+
+    Each connected hole gets its bounding box grown by ``margin(h, w)``
+    pixels; overlapping rectangles are merged, so holes that share context are
+    filled together. When the rectangles together cover more than
+    ``whole_fraction`` of the image, one rectangle (the whole image) is returned.
+    """
+    h, w = mask.shape
+    n, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(mask).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    rects: list[list[int]] = []
+    for x, y, bw, bh, _area in stats[1:n]:
+        m = int(margin(int(bh), int(bw)))
+        rects.append([max(0, x - m), max(0, y - m), min(w, x + bw + m), min(h, y + bh + m)])
+    if not rects:
+        return []
+    if len(rects) > 4000:  # thousands of specks: one pass over the whole image is cheaper
+        return [(slice(0, h), slice(0, w))]
+    # merge overlapping rectangles until none overlap
+    rects.sort()
+    changed = True
+    while changed:
+        changed = False
+        merged: list[list[int]] = []
+        for r in rects:
+            for q in merged:
+                if r[0] < q[2] and q[0] < r[2] and r[1] < q[3] and q[1] < r[3]:
+                    q[0], q[1] = min(q[0], r[0]), min(q[1], r[1])
+                    q[2], q[3] = max(q[2], r[2]), max(q[3], r[3])
+                    changed = True
+                    break
+            else:
+                merged.append(list(r))
+        rects = merged
+    area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in rects)
+    if area > whole_fraction * h * w:
+        return [(slice(0, h), slice(0, w))]
+    return [(slice(y0, y1), slice(x0, x1)) for x0, y0, x1, y1 in rects]
+
+
+def fill(
+    image: Any,
+    mask: Any,
+    core: Core,
+    *,
+    margin: Callable[[int, int], int] = default_margin,
+    crops: bool = True,
+    extras: dict[str, np.ndarray | None] | None = None,
+    **options: Any,
+) -> np.ndarray:
+    """Run ``core(color, hole, **extras, **options)`` under the common contract.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W``, ``H x W x 1``, ``H x W x 3`` or ``H x W x 4`` image, uint8,
+        uint16 or float32.
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+    core : callable
+        The method: takes the colour crop and its hole mask, returns the
+        filled colour crop with the same shape and dtype.
+    margin : callable
+        ``margin(hole_height, hole_width)`` -> context in pixels kept around
+        each hole when working on crops.
+    crops : bool
+        Work on crops around the holes (True) or on the whole image.
+    extras : dict of ndarray
+        ``H x W`` arrays (such as a source mask) cropped alongside the image
+        and passed to ``core`` by keyword.
+    """
+    image = check_image(image)
+    mask = check_mask(mask, image.shape)
+    if not mask.any():
+        warnings.warn("the mask is empty: nothing to fill, image returned unchanged", EmptyMaskWarning, stacklevel=3)
+        return image.copy()
+    if mask.all():
+        raise RetouchError("the mask covers the whole image, so there is nothing to fill from; leave some pixels unmasked")
+    extras = {k: v for k, v in (extras or {}).items() if v is not None}
+    for k, v in extras.items():
+        check_mask(v, image.shape, k)
+
+    color, alpha = split_alpha(image)
+    out = color.copy()
+    boxes = crop_boxes(mask, margin) if crops else [(slice(0, mask.shape[0]), slice(0, mask.shape[1]))]
+    for ys, xs in boxes:
+        sub_mask = mask[ys, xs]
+        if not sub_mask.any():
+            continue
+        sub = np.ascontiguousarray(color[ys, xs])
+        sub_extras = {k: np.ascontiguousarray(v[ys, xs]) for k, v in extras.items()}
+        filled = core(sub, sub_mask, **sub_extras, **options)
+        if filled.shape != sub.shape:
+            raise AssertionError(f"inpainting core returned shape {filled.shape}, expected {sub.shape}")
+        region = out[ys, xs]
+        region[sub_mask] = filled[sub_mask].astype(color.dtype, copy=False)
+    return merge_alpha(out, alpha, like=image)

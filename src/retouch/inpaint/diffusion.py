@@ -1,0 +1,243 @@
+"""Diffusion fills: Telea, Navier-Stokes, biharmonic and frequency-selective reconstruction.
+
+These propagate the colours around a hole into it. They are fast and faithful
+for thin scratches and small spots, and blur holes wider than a few pixels
+(use :func:`retouch.inpaint.patchmatch` there).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import cv2
+import numpy as np
+from pydantic import Field
+from skimage.restoration import inpaint_biharmonic
+
+from .. import registry
+from .._convert import from_float, to_bgr, from_bgr, to_float
+from .._validate import check_number
+from ._base import fill
+
+__all__ = ["telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]
+
+
+def _cv_inpaint(color: np.ndarray, hole: np.ndarray, *, radius: float, flag: int) -> np.ndarray:
+    """cv2.inpaint on any layout: uint8 grey/BGR directly, other dtypes per channel."""
+    m = hole.astype(np.uint8)
+    if color.dtype == np.uint8 or color.ndim == 2:
+        return from_bgr(cv2.inpaint(to_bgr(color), m, radius, flag))
+    # OpenCV takes 16-bit and float images with one channel only: do each channel.
+    return np.dstack([cv2.inpaint(np.ascontiguousarray(color[..., c]), m, radius, flag) for c in range(color.shape[2])])
+
+
+def _diffusion_margin(radius: float):
+    r = int(np.ceil(radius))
+    return lambda h, w: max(16, 4 * r, int(0.25 * max(h, w)))
+
+
+@registry.register("inpaint")
+def telea(image: np.ndarray, mask: np.ndarray, *, radius: Annotated[float, Field(gt=0, le=100)] = 3) -> np.ndarray:
+    """Fast-marching fill of Telea (2004), as ``cv2.inpaint(..., INPAINT_TELEA)``.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
+        or float32 in [0, 1].
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+    radius : float
+        Radius in pixels of the neighbourhood each filled pixel is estimated from.
+
+    Returns
+    -------
+    ndarray
+        The filled image, same shape and dtype; pixels outside the mask are
+        bit-identical to ``image``.
+
+    References
+    ----------
+    A. Telea, "An Image Inpainting Technique Based on the Fast Marching
+    Method", Journal of Graphics Tools 9(1), 2004. :DOI:`10.1080/10867651.2004.10487596`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from retouch.inpaint import telea
+    >>> image = data.astronaut()
+    >>> mask = np.zeros(image.shape[:2], bool); mask[200:210, 100:300] = True
+    >>> out = telea(image, mask)
+    >>> out.shape, out.dtype, bool((out[~mask] == image[~mask]).all())
+    ((512, 512, 3), dtype('uint8'), True)
+    """
+    radius = check_number(radius, "radius", low=0, low_open=True)
+    return fill(image, mask, _cv_inpaint, margin=_diffusion_margin(radius), radius=radius, flag=cv2.INPAINT_TELEA)
+
+
+@registry.register("inpaint")
+def navier_stokes(image: np.ndarray, mask: np.ndarray, *, radius: Annotated[float, Field(gt=0, le=100)] = 3) -> np.ndarray:
+    """Fluid-dynamics fill of Bertalmio et al. (2001), as ``cv2.inpaint(..., INPAINT_NS)``.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
+        or float32 in [0, 1].
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+    radius : float
+        Radius in pixels of the neighbourhood each filled pixel is estimated from.
+
+    Returns
+    -------
+    ndarray
+        The filled image, same shape and dtype.
+
+    References
+    ----------
+    M. Bertalmio, A. L. Bertozzi, G. Sapiro, "Navier-Stokes, Fluid Dynamics,
+    and Image and Video Inpainting", CVPR 2001. :DOI:`10.1109/CVPR.2001.990497`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from retouch.inpaint import navier_stokes
+    >>> image = data.camera()
+    >>> mask = np.zeros(image.shape, bool); mask[100:104, :] = True
+    >>> navier_stokes(image, mask).shape
+    (512, 512)
+    """
+    radius = check_number(radius, "radius", low=0, low_open=True)
+    return fill(image, mask, _cv_inpaint, margin=_diffusion_margin(radius), radius=radius, flag=cv2.INPAINT_NS)
+
+
+def _biharmonic_core(color: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    f = to_float(color)
+    out = inpaint_biharmonic(f, hole, channel_axis=-1 if f.ndim == 3 else None)
+    return from_float(out, color.dtype)
+
+
+@registry.register("inpaint")
+def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Smooth biharmonic fill, as ``skimage.restoration.inpaint_biharmonic``.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
+        or float32 in [0, 1].
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+
+    Returns
+    -------
+    ndarray
+        The filled image, same shape and dtype.
+
+    References
+    ----------
+    S. B. Damelin, N. S. Hoang, "On Surface Completion and Image Inpainting by
+    Biharmonic Functions: Numerical Aspects", International Journal of
+    Mathematics and Mathematical Sciences, 2018. :DOI:`10.1155/2018/3950312`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from retouch.inpaint import biharmonic
+    >>> image = data.chelsea()
+    >>> mask = np.zeros(image.shape[:2], bool); mask[50:60, 50:60] = True
+    >>> biharmonic(image, mask).dtype
+    dtype('uint8')
+    """
+    return fill(image, mask, _biharmonic_core)
+
+
+def _fsr_core(color: np.ndarray, hole: np.ndarray, *, flag: int) -> np.ndarray:
+    # xphoto's mask is the reverse of cv2.inpaint's: non-zero marks the KNOWN pixels.
+    known = np.where(hole, 0, 255).astype(np.uint8)
+    src = to_bgr(color)
+    dst = np.zeros_like(src)
+    cv2.xphoto.inpaint(src, known, dst, flag)  # writes into dst, returns None
+    return from_bgr(dst)
+
+
+def _fsr_margin(h: int, w: int) -> int:
+    return max(32, int(0.5 * max(h, w)))
+
+
+@registry.register("inpaint")
+def fsr_fast(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Frequency-selective reconstruction, fast profile (OpenCV contrib xphoto).
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
+        or float32 in [0, 1].
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+
+    Returns
+    -------
+    ndarray
+        The filled image, same shape and dtype.
+
+    References
+    ----------
+    N. Genser, J. Seiler, F. Schilling, A. Kaup, "Signal and Loss Geometry
+    Aware Frequency Selective Extrapolation for Error Concealment", PCS 2018.
+    :DOI:`10.1109/PCS.2018.8456283`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from retouch.inpaint import fsr_fast
+    >>> image = data.chelsea()
+    >>> mask = np.zeros(image.shape[:2], bool); mask[50:60, 50:60] = True
+    >>> out = fsr_fast(image, mask)
+    >>> bool((out[~mask] == image[~mask]).all())
+    True
+    """
+    return fill(image, mask, _fsr_core, margin=_fsr_margin, flag=cv2.xphoto.INPAINT_FSR_FAST)
+
+
+@registry.register("inpaint")
+def fsr_best(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Frequency-selective reconstruction, best profile (slow; OpenCV contrib xphoto).
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
+        or float32 in [0, 1].
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+
+    Returns
+    -------
+    ndarray
+        The filled image, same shape and dtype.
+
+    References
+    ----------
+    J. Seiler, M. Jonscher, M. Schoberl, A. Kaup, "Resampling Images to a
+    Regular Grid From a Non-Regular Subset of Pixel Positions Using
+    Frequency Selective Reconstruction", IEEE TIP 24(11), 2015.
+    :DOI:`10.1109/TIP.2015.2463084`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from retouch.inpaint import fsr_best
+    >>> image = data.camera()[:64, :64]
+    >>> mask = np.zeros(image.shape, bool); mask[30:34, 30:34] = True
+    >>> fsr_best(image, mask).shape
+    (64, 64)
+    """
+    return fill(image, mask, _fsr_core, margin=_fsr_margin, flag=cv2.xphoto.INPAINT_FSR_BEST)

@@ -1,0 +1,1 @@
+"""Mask refinement (placeholder during bootstrap)."""
