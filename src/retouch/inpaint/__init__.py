@@ -5,7 +5,7 @@ the same shape and dtype whose pixels outside the mask are bit-identical to
 the input. See :mod:`retouch.inpaint._base` for the shared contract.
 """
 
-from ._base import EmptyMaskWarning
+from ._base import EmptyMaskWarning, blend
 from .diffusion import biharmonic, fsr_best, fsr_fast, navier_stokes, telea
 
-__all__ = ["EmptyMaskWarning", "telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]
+__all__ = ["EmptyMaskWarning", "blend", "telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]

@@ -27,7 +27,7 @@ import numpy as np
 from .._convert import merge_alpha, split_alpha
 from .._validate import RetouchError, check_image, check_mask
 
-__all__ = ["EmptyMaskWarning", "fill", "crop_boxes", "default_margin"]
+__all__ = ["EmptyMaskWarning", "fill", "blend", "crop_boxes", "default_margin"]
 
 Core = Callable[..., np.ndarray]
 
@@ -143,3 +143,47 @@ def fill(
         region = out[ys, xs]
         region[sub_mask] = filled[sub_mask].astype(color.dtype, copy=False)
     return merge_alpha(out, alpha, like=image)
+
+
+def blend(original: np.ndarray, filled: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Mix a fill back into the original with a soft mask.
+
+    Parameters
+    ----------
+    original, filled : ndarray
+        Images of the same shape and dtype.
+    weight : ndarray of float32
+        ``H x W`` weights in [0, 1] (see :func:`retouch.refine.feather`):
+        1 takes the filled pixel, 0 keeps the original.
+
+    Returns
+    -------
+    ndarray
+        ``original * (1 - weight) + filled * weight`` in the images' dtype;
+        where the weight is 0 the pixel is bit-identical to ``original``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.zeros((1, 3), np.uint8); b = np.full((1, 3), 200, np.uint8)
+    >>> blend(a, b, np.array([[0, 0.5, 1]], np.float32))
+    array([[  0, 100, 200]], dtype=uint8)
+    """
+    original = check_image(original, "original")
+    filled = check_image(filled, "filled")
+    if original.shape != filled.shape or original.dtype != filled.dtype:
+        raise RetouchError(
+            f"filled must match original: got {filled.shape} {filled.dtype} and {original.shape} {original.dtype}"
+        )
+    if weight.shape != original.shape[:2]:
+        raise RetouchError(f"weight is {weight.shape[1]}x{weight.shape[0]} but the image is {original.shape[1]}x{original.shape[0]}")
+    w = np.clip(weight.astype(np.float32), 0, 1)
+    if original.ndim == 3:
+        w = w[..., None]
+    mixed = original.astype(np.float32) * (1 - w) + filled.astype(np.float32) * w
+    if original.dtype != np.float32:
+        mixed = np.rint(mixed)
+    out = mixed.astype(original.dtype)
+    keep = weight <= 0
+    out[keep] = original[keep]
+    return out
