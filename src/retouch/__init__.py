@@ -1,13 +1,35 @@
 """retouch: segment what should go in a photo, refine the mask, inpaint the hole.
 
+The data flow is ``io.read -> segment.* -> refine.* -> inpaint.* -> io.write``;
+:class:`retouch.pipeline.Recipe` runs the three steps, and :func:`remove` /
+:func:`restore` are one-call recipes.
+
 >>> import retouch
->>> sorted(set(retouch.registry.KINDS))
+>>> sorted(retouch.registry.KINDS)
 ['inpaint', 'refine', 'segment']
 """
 
-from . import inpaint, registry, segment
+from . import inpaint, io, refine, registry, segment
 from ._validate import ImageFileError, RetouchError
+from .io import read, read_mask, write, write_mask
+from .pipeline import Recipe, remove, restore
 
 __version__ = "0.1.0"
 
-__all__ = ["RetouchError", "ImageFileError", "registry", "segment", "inpaint", "__version__"]
+__all__ = [
+    "RetouchError",
+    "ImageFileError",
+    "Recipe",
+    "read",
+    "read_mask",
+    "write",
+    "write_mask",
+    "remove",
+    "restore",
+    "io",
+    "registry",
+    "segment",
+    "refine",
+    "inpaint",
+    "__version__",
+]

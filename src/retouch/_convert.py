@@ -25,6 +25,7 @@ __all__ = [
     "to_bgr",
     "from_bgr",
     "paste",
+    "overlay",
 ]
 
 
@@ -139,3 +140,32 @@ def paste(original: np.ndarray, filled: np.ndarray, mask: np.ndarray) -> np.ndar
     out = original.copy()
     out[mask] = filled[mask].astype(original.dtype, copy=False)
     return out
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, *, color: tuple[int, int, int] = (255, 0, 64), opacity: float = 0.5) -> np.ndarray:
+    """An 8-bit RGB preview: the mask tinted over the image, with its outline drawn.
+
+    Parameters
+    ----------
+    image : ndarray
+        Any retouch image (grey, RGB or RGBA; any dtype).
+    mask : ndarray of bool
+        ``H x W`` selection.
+    color : (r, g, b)
+        Tint colour.
+    opacity : float
+        Strength of the tint inside the mask.
+
+    Returns
+    -------
+    ndarray of uint8
+        ``H x W x 3`` preview.
+    """
+    rgb = to_uint8(to_rgb(image)).astype(np.float32)
+    tint = np.asarray(color, np.float32)
+    out = rgb.copy()
+    out[mask] = rgb[mask] * (1 - opacity) + tint * opacity
+    m8 = mask.astype(np.uint8)
+    edge = cv2.morphologyEx(m8, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
+    out[edge] = tint
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)

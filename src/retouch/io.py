@@ -286,6 +286,12 @@ def read_with_info(path: str | os.PathLike[str], *, max_pixels: int | None = DEF
         Format, EXIF (orientation reset to 1), ICC profile and resolution.
     """
     p = _check_path(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd EXIF: we report errors ourselves
+        return _read_with_info(p, max_pixels)
+
+
+def _read_with_info(p: Path, max_pixels: int | None) -> tuple[np.ndarray, ImageInfo]:
     try:
         with _pillow_unlimited():
             im = Image.open(p)

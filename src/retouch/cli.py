@@ -1,0 +1,495 @@
+"""The ``retouch`` command line: thin typer commands over the core.
+
+Every method's settings come from its registered settings model: after
+``--method NAME`` any ``--setting value`` the method takes is accepted
+(``--flag`` / ``--no-flag`` for yes/no settings) and checked with the same
+rules as the Python API. A user's mistake prints one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import io, registry
+from ._validate import RetouchError
+from .inpaint._base import EmptyMaskWarning
+
+app = typer.Typer(
+    name="retouch",
+    help="Remove and repair things in photos: segment what should go, refine the mask, fill the hole.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+class UsageError(RetouchError):
+    """A command-line mistake (one line, exit 1)."""
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a user's mistake into one line on stderr and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", EmptyMaskWarning)
+                return fn(*args, **kwargs)
+        except RetouchError as e:
+            err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]: nothing half-written was left behind")
+            raise typer.Exit(130) from None
+        except MemoryError:
+            err.print("[bold red]error:[/] out of memory; try a smaller image or close other programs")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def _numbers(text: str, what: str, count: int | None = None) -> list[float]:
+    parts = [p for p in text.replace(" ", "").split(",") if p != ""]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if count is not None and len(values) != count:
+        raise UsageError(f"{what} needs {count} numbers separated by commas, got {text!r}")
+    return values
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """``X,Y,W,H`` -> tuple."""
+    x, y, w, h = _numbers(text, "--box X,Y,W,H", 4)
+    return x, y, w, h
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    """``X,Y`` -> tuple."""
+    x, y = _numbers(text, "--point X,Y", 2)
+    return x, y
+
+
+def parse_click(text: str) -> tuple[float, float, bool]:
+    """``X,Y`` (positive) or ``-X,Y`` (negative); ``+X,Y`` is positive too."""
+    t = text.strip()
+    positive = not t.startswith("-")
+    t = t.lstrip("+-")
+    x, y = _numbers(t, "--click X,Y (or -X,Y for a negative click)", 2)
+    return x, y, positive
+
+
+def parse_color(text: str) -> tuple[float, float, float]:
+    """``R,G,B`` in 0..255 or ``#rrggbb``."""
+    t = text.strip()
+    if t.startswith("#"):
+        h = t[1:]
+        if len(h) == 3:
+            h = "".join(c * 2 for c in h)
+        if len(h) != 6:
+            raise UsageError(f"--color must be R,G,B or #rrggbb, got {text!r}")
+        try:
+            return tuple(float(int(h[i : i + 2], 16)) for i in (0, 2, 4))  # type: ignore[return-value]
+        except ValueError:
+            raise UsageError(f"--color must be R,G,B or #rrggbb, got {text!r}") from None
+    r, g, b = _numbers(t, "--color R,G,B", 3)
+    return r, g, b
+
+
+def _value(text: str) -> Any:
+    """A setting's value from the command line: JSON, a comma list, or a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    if "," in text:
+        parts = [p.strip() for p in text.split(",")]
+        vals: list[Any] = []
+        for p in parts:
+            try:
+                vals.append(json.loads(p))
+            except ValueError:
+                vals.append(p)
+        return vals
+    return text
+
+
+def parse_settings(args: list[str], method: registry.Method) -> dict[str, Any]:
+    """``--name value`` / ``--flag`` / ``--no-flag`` pairs -> a settings dict for ``method``."""
+    fields = method.settings.model_fields
+    settings: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("--"):
+            raise UsageError(f"unexpected argument {a!r}; settings are given as --name value")
+        key, eq, val = a[2:].partition("=")
+        name = key.replace("-", "_")
+        negated = False
+        if name not in fields and name.startswith("no_") and name[3:] in fields:
+            name, negated = name[3:], True
+        if name not in fields:
+            known = ", ".join("--" + f.replace("_", "-") for f in fields) or "none"
+            raise UsageError(f"--{key} is not a setting of {method.kind} method '{method.name}' (its settings: {known})")
+        annotation = fields[name].annotation
+        is_bool = annotation is bool
+        if negated:
+            settings[name] = False
+            i += 1
+            continue
+        if eq:
+            settings[name] = _value(val)
+            i += 1
+        elif is_bool and (i + 1 >= len(args) or args[i + 1].startswith("--") or args[i + 1].lower() not in ("true", "false", "0", "1", "yes", "no")):
+            settings[name] = True
+            i += 1
+        else:
+            if i + 1 >= len(args):
+                raise UsageError(f"--{key} needs a value")
+            settings[name] = _value(args[i + 1])
+            i += 2
+    return settings
+
+
+def _settings_help(kind: str) -> str:
+    lines = [f"[bold]{kind} methods and their settings[/] (give them as --name value):"]
+    for m in registry.methods(kind):
+        opts = ", ".join(f"--{f.replace('_', '-')}" for f in m.settings.model_fields)
+        lines.append(f"  [cyan]{m.name}[/]: {opts or '(no settings)'}")
+    return "\n\n".join(lines)
+
+
+def _read_image(path: Path, max_pixels: int | None) -> tuple[np.ndarray, io.ImageInfo]:
+    return io.read_with_info(path, max_pixels=max_pixels)
+
+
+def _default_output(image_path: Path, suffix: str) -> Path:
+    return image_path.with_name(f"{image_path.stem}.{suffix}{image_path.suffix}")
+
+
+def _check_output(output: Path, inputs: list[Path], overwrite: bool) -> None:
+    """Refuse, before any work, an output that would replace a file without --overwrite."""
+    if output.exists() and not overwrite:
+        same = any(output.resolve() == p.resolve() for p in inputs if p.exists())
+        what = "is the input image" if same else "already exists"
+        raise UsageError(f"{output} {what}; choose another output name or pass --overwrite to replace it")
+    if output.suffix.lower() not in io.FORMATS:
+        raise UsageError(f"cannot tell the format of {output} from its extension; use one of {', '.join(sorted(io.FORMATS))}")
+    if not output.parent.exists():
+        raise UsageError(f"the folder {output.parent} does not exist; create it first")
+
+
+def _percent(mask: np.ndarray) -> str:
+    return f"{100.0 * mask.mean():.2f} %"
+
+
+def _timed(label: str, fn: Callable[[], Any]) -> Any:
+    t0 = time.perf_counter()
+    with err.status(f"{label}…", spinner="dots"):
+        result = fn()
+    err.print(f"[green]✓[/] {label} ({time.perf_counter() - t0:.2f} s)")
+    return result
+
+
+def _method_or_exit(kind: str, name: str) -> registry.Method:
+    return registry.get(kind, name)
+
+
+MaxPixels = typer.Option(io.DEFAULT_MAX_PIXELS, "--max-pixels", help="Refuse images with more pixels than this.")
+Overwrite = typer.Option(False, "--overwrite", help="Replace the output file if it exists (even the input).")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command(
+    context_settings=_EXTRA,
+    epilog="Example: [bold]retouch segment photo.jpg --method grabcut --box 120,40,200,260 -o mask.png --overlay preview.png[/]",
+)
+@friendly
+def segment(
+    ctx: typer.Context,
+    image: Path = typer.Argument(..., help="Image file to segment."),
+    method: str = typer.Option(..., "--method", "-m", help="Segmentation method (see `retouch methods segment`)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Mask file to write (white = selected)."),
+    box: Optional[str] = typer.Option(None, "--box", help="Box X,Y,W,H in pixels."),
+    point: list[str] = typer.Option([], "--point", help="Point X,Y (repeatable): seeds, picked segments, foreground."),
+    click: list[str] = typer.Option([], "--click", help="Click X,Y (positive) or -X,Y (negative), repeatable."),
+    color: Optional[str] = typer.Option(None, "--color", help="Colour R,G,B (0-255) or #rrggbb."),
+    overlay: Optional[Path] = typer.Option(None, "--overlay", help="Also write a preview of the mask over the image."),
+    overwrite: bool = Overwrite,
+    max_pixels: int = MaxPixels,
+) -> None:
+    """Make a mask with one segmentation method.
+
+    Method settings follow as --name value; `retouch methods segment` lists them.
+    """
+    m = _method_or_exit("segment", method)
+    settings = parse_settings(list(ctx.args), m)
+    settings.update(_ui_inputs(m, box=box, points=point, clicks=click, color=color))
+    _check_output(output, [image], overwrite)
+    if overlay is not None:
+        _check_output(overlay, [image], overwrite)
+    img, _ = _read_image(image, max_pixels)
+    mask = _timed(f"segmented with {m.name}", lambda: m(img, settings=settings))
+    io.write_mask(output, mask, overwrite=overwrite)
+    if overlay is not None:
+        from ._convert import overlay as make_overlay
+
+        io.write(overlay, make_overlay(img, mask), overwrite=overwrite)
+    err.print(f"mask: {_percent(mask)} of the image selected")
+    out.print(f"wrote {output}" + (f" and {overlay}" if overlay else ""))
+
+
+def _ui_inputs(m: registry.Method, *, box: str | None, points: list[str], clicks: list[str], color: str | None) -> dict[str, Any]:
+    """Map the friendly --box / --point / --click / --color options onto a method's settings."""
+    fields = m.settings.model_fields
+    given: dict[str, Any] = {}
+
+    def need(option: str, names: tuple[str, ...]) -> str:
+        for n in names:
+            if n in fields:
+                return n
+        raise UsageError(f"{m.kind} method '{m.name}' does not take {option}")
+
+    if box is not None:
+        given[need("--box", ("box",))] = parse_box(box)
+    if points:
+        given[need("--point", ("seeds", "points", "foreground", "point"))] = [parse_point(p) for p in points]
+        if "point" in fields and "points" not in fields and "seeds" not in fields and "foreground" not in fields:
+            given["point"] = given["point"][0]
+    if clicks:
+        given[need("--click", ("clicks",))] = [parse_click(c) for c in clicks]
+    if color is not None:
+        given[need("--color", ("color",))] = parse_color(color)
+    return given
+
+
+@app.command(
+    context_settings=_EXTRA,
+    epilog="Example: [bold]retouch fill photo.jpg mask.png --method patchmatch -o clean.jpg[/]",
+)
+@friendly
+def fill(
+    ctx: typer.Context,
+    image: Path = typer.Argument(..., help="Image file to fill."),
+    mask: Path = typer.Argument(..., help="Mask file: non-zero (white) pixels are filled."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto; see `retouch methods inpaint`)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default IMAGE.filled.EXT)."),
+    mask_threshold: float = typer.Option(0, "--mask-threshold", help="Mask pixels above this 8-bit value are filled."),
+    overwrite: bool = Overwrite,
+    max_pixels: int = MaxPixels,
+) -> None:
+    """Fill the white pixels of a mask file.
+
+    Method settings follow as --name value; `retouch methods inpaint` lists them.
+    """
+    from .pipeline import _default_inpaint
+
+    m = _method_or_exit("inpaint", method or _default_inpaint())
+    settings = parse_settings(list(ctx.args), m)
+    m.validate(settings)
+    output = output or _default_output(image, "filled")
+    _check_output(output, [image, mask], overwrite)
+    img, info = _read_image(image, max_pixels)
+    hole = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels)
+    if not hole.any():
+        raise UsageError(f"the mask {mask} is empty (no pixel above {mask_threshold:g}); nothing to fill, nothing written")
+    if hole.all():
+        raise UsageError(f"the mask {mask} covers the whole image, so there is nothing to fill from; nothing written")
+    result = _timed(f"filled {_percent(hole)} of the image with {m.name}", lambda: m(img, hole, settings=settings))
+    io.write(output, result, info=info, overwrite=overwrite)
+    out.print(f"wrote {output}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  [bold]retouch remove photo.jpg --box 350,0,125,290 -o clean.png[/]  (GrabCut in the box, then fill)\n\n"
+        "  [bold]retouch remove photo.jpg --click 400,120 --click -300,200 -o clean.png[/]\n\n"
+        "  [bold]retouch remove photo.jpg --point 40,60 --tolerance 12 -o clean.png[/]  (magic wand)\n\n"
+        "  [bold]retouch remove photo.jpg --color '#ff0000' --tolerance 20 -o clean.png[/]\n\n"
+        "  [bold]retouch remove photo.jpg --recipe recipe.toml -o clean.png[/]"
+    ),
+)
+@friendly
+def remove(
+    image: Path = typer.Argument(..., help="Image file."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default IMAGE.retouched.EXT)."),
+    box: Optional[str] = typer.Option(None, "--box", help="Box X,Y,W,H around the object (GrabCut)."),
+    point: list[str] = typer.Option([], "--point", help="Point X,Y on the object (repeatable): magic wand, or GrabCut seeds with --box."),
+    click: list[str] = typer.Option([], "--click", help="Click X,Y (positive) or -X,Y (negative), repeatable."),
+    color: Optional[str] = typer.Option(None, "--color", help="Remove this colour: R,G,B (0-255) or #rrggbb."),
+    tolerance: Optional[float] = typer.Option(None, "--tolerance", help="Colour tolerance (Lab delta E) for --point and --color."),
+    mask: Optional[Path] = typer.Option(None, "--mask", help="A mask file to start from (white = remove)."),
+    mask_threshold: float = typer.Option(0, "--mask-threshold", help="Mask pixels above this 8-bit value count."),
+    grow: float = typer.Option(3, "--grow", help="Grow the selection by this many pixels before filling."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto)."),
+    recipe: Optional[Path] = typer.Option(None, "--recipe", help="A recipe file (JSON or TOML) instead of the options above."),
+    save_mask: Optional[Path] = typer.Option(None, "--save-mask", help="Also write the mask that was filled."),
+    overwrite: bool = Overwrite,
+    max_pixels: int = MaxPixels,
+) -> None:
+    """Select something and fill it, in one step."""
+    from .pipeline import Recipe, recipe_for_remove
+
+    if recipe is not None:
+        if any(v for v in (box, point, click, color)):
+            raise UsageError("give either --recipe or --box/--point/--click/--color, not both")
+        rec = Recipe.load(recipe)
+    else:
+        rec = recipe_for_remove(
+            box=parse_box(box) if box else None,
+            points=[parse_point(p) for p in point] or None,
+            clicks=[parse_click(c) for c in click] or None,
+            color=parse_color(color) if color else None,
+            tolerance=tolerance,
+            has_mask=mask is not None,
+            grow=grow,
+            method=method,
+        )
+    output = output or _default_output(image, "retouched")
+    _check_output(output, [image] + ([mask] if mask else []), overwrite)
+    if save_mask is not None:
+        _check_output(save_mask, [image], overwrite)
+    img, info = _read_image(image, max_pixels)
+    start = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels) if mask else None
+    if start is not None and not rec.segment and not start.any():
+        raise UsageError(f"the mask {mask} is empty; nothing to remove, nothing written")
+    selected, weight = _timed("selected " + " + ".join(s.method for s in rec.segment) if rec.segment else "read the mask", lambda: rec.make_mask(img, start))
+    if not selected.any():
+        raise UsageError("the selection is empty, so there is nothing to remove; nothing written (try a larger tolerance or another box)")
+    if selected.all():
+        raise UsageError("the selection covers the whole image, so there is nothing to fill from; nothing written")
+    inp = rec.inpaint.resolve()
+
+    def do_fill() -> np.ndarray:
+        from .inpaint._base import blend
+
+        filled = inp.func(img, selected, **rec.inpaint.settings)
+        return blend(img, filled, weight) if weight is not None else filled
+
+    result = _timed(f"filled {_percent(selected)} of the image with {inp.name}", do_fill)
+    io.write(output, result, info=info, overwrite=overwrite)
+    if save_mask is not None:
+        io.write_mask(save_mask, selected, overwrite=overwrite)
+    out.print(f"wrote {output}" + (f" and {save_mask}" if save_mask else ""))
+
+
+@app.command(epilog="Example: [bold]retouch restore scan.tif -o restored.tif --save-mask damage.png[/]")
+@friendly
+def restore(
+    image: Path = typer.Argument(..., help="Image file (a scan, a photo with dust or a date stamp)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default IMAGE.restored.EXT)."),
+    scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Find thin scratches and cracks."),
+    spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Find dust and small blotches."),
+    text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps."),
+    grow: float = typer.Option(2, "--grow", help="Grow the detected mask by this many pixels."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto)."),
+    save_mask: Optional[Path] = typer.Option(None, "--save-mask", help="Also write the detected mask."),
+    overwrite: bool = Overwrite,
+    max_pixels: int = MaxPixels,
+) -> None:
+    """Detect scratches, dust spots and overlaid text, and fill them.
+
+    All detectors run by default; naming some (--scratches, --spots, --text)
+    runs only those, and --no-X leaves one out.
+    """
+    from .pipeline import recipe_for_restore
+
+    flags = {"scratches": scratches, "spots": spots, "text": text}
+    if any(v is True for v in flags.values()):
+        chosen = {k: bool(v) for k, v in flags.items()}
+    else:
+        chosen = {k: v is not False for k, v in flags.items()}
+    rec = recipe_for_restore(**chosen, grow=grow, method=method)
+    output = output or _default_output(image, "restored")
+    _check_output(output, [image], overwrite)
+    if save_mask is not None:
+        _check_output(save_mask, [image], overwrite)
+    img, info = _read_image(image, max_pixels)
+    selected, _ = _timed("detected " + ", ".join(k for k, v in chosen.items() if v), lambda: rec.make_mask(img))
+    if selected.any():
+        inp = rec.inpaint.resolve()
+        result = _timed(f"filled {_percent(selected)} of the image with {inp.name}", lambda: inp.func(img, selected, **rec.inpaint.settings))
+    else:
+        err.print("no damage found; the output is an unchanged copy")
+        result = img
+    io.write(output, result, info=info, overwrite=overwrite)
+    if save_mask is not None:
+        io.write_mask(save_mask, selected, overwrite=overwrite)
+    out.print(f"wrote {output}" + (f" and {save_mask}" if save_mask else ""))
+
+
+@app.command(epilog="Example: [bold]retouch methods inpaint[/]   or   [bold]retouch methods --json[/]")
+@friendly
+def methods(
+    kind: Optional[str] = typer.Argument(None, help="segment, refine or inpaint (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (names, summaries, settings with defaults and JSON schema)."),
+) -> None:
+    """List every method with a one-line description and its settings with defaults."""
+    if kind is not None and kind not in registry.KINDS:
+        raise UsageError(f"kind must be one of {', '.join(registry.KINDS)}, got {kind!r}")
+    ms = registry.methods(kind)
+    if as_json:
+        data = [
+            {"kind": m.kind, "name": m.name, "summary": m.summary, "settings": m.settings.model_json_schema()}
+            for m in ms
+        ]
+        out.print_json(json.dumps(data))
+        return
+    table = Table(show_lines=False, header_style="bold")
+    table.add_column("kind", style="dim")
+    table.add_column("method", style="cyan", no_wrap=True)
+    table.add_column("what it does")
+    table.add_column("settings (default)")
+    for m in ms:
+        settings = "\n".join(
+            f"{name}={'required' if d == 'required' else repr(d)}" for name, _t, d, _desc in m.describe()
+        )
+        table.add_row(m.kind, m.name, m.summary, settings or "-")
+    out.print(table)
+
+
+@app.command(epilog="Example: [bold]retouch demo --out retouch-demo[/]")
+@friendly
+def demo(
+    out_dir: Path = typer.Option(Path("retouch-demo"), "--out", help="Folder to write the pictures into."),
+) -> None:
+    """Remove the space-shuttle model from scikit-image's astronaut photo and show each step."""
+    from .demo import run_demo
+
+    run_demo(out_dir, console=err)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
