@@ -15,7 +15,7 @@ from pydantic import Field
 from skimage.restoration import inpaint_biharmonic
 
 from .. import registry
-from .._convert import from_float, to_bgr, from_bgr, to_float
+from .._convert import from_bgr, from_float, to_bgr, to_float, to_uint8
 from .._validate import check_number
 from ._base import fill
 
@@ -25,10 +25,18 @@ __all__ = ["telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]
 def _cv_inpaint(color: np.ndarray, hole: np.ndarray, *, radius: float, flag: int) -> np.ndarray:
     """cv2.inpaint on any layout: uint8 grey/BGR directly, other dtypes per channel."""
     m = hole.astype(np.uint8)
-    if color.dtype == np.uint8 or color.ndim == 2:
+    if color.dtype == np.uint8:
         return from_bgr(cv2.inpaint(to_bgr(color), m, radius, flag))
-    # OpenCV takes 16-bit and float images with one channel only: do each channel.
-    return np.dstack([cv2.inpaint(np.ascontiguousarray(color[..., c]), m, radius, flag) for c in range(color.shape[2])])
+    # OpenCV's float path expects the 0..255 range: scale there and back.
+    work = color * np.float32(255) if color.dtype == np.float32 else color
+    if work.ndim == 2:
+        out = cv2.inpaint(work, m, radius, flag)
+    else:
+        # OpenCV takes 16-bit and float images with one channel only: do each channel.
+        out = np.dstack([cv2.inpaint(np.ascontiguousarray(work[..., c]), m, radius, flag) for c in range(work.shape[2])])
+    if color.dtype == np.float32:
+        return np.clip(out / np.float32(255), 0, 1).astype(np.float32)
+    return out
 
 
 def _diffusion_margin(radius: float):
@@ -159,10 +167,15 @@ def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _fsr_core(color: np.ndarray, hole: np.ndarray, *, flag: int) -> np.ndarray:
     # xphoto's mask is the reverse of cv2.inpaint's: non-zero marks the KNOWN pixels.
     known = np.where(hole, 0, 255).astype(np.uint8)
-    src = to_bgr(color)
+    # OpenCV's FSR accepts 16-bit and float input but returns zeros in the hole
+    # for them (OpenCV 5.0): it works in 8 bits, so the fill has 8-bit precision.
+    src = to_bgr(to_uint8(color))
     dst = np.zeros_like(src)
     cv2.xphoto.inpaint(src, known, dst, flag)  # writes into dst, returns None
-    return from_bgr(dst)
+    filled = from_bgr(dst)
+    if color.dtype == np.uint8:
+        return filled
+    return from_float(filled.astype(np.float32) / np.float32(255), color.dtype)
 
 
 def _fsr_margin(h: int, w: int) -> int:
@@ -172,6 +185,9 @@ def _fsr_margin(h: int, w: int) -> int:
 @registry.register("inpaint")
 def fsr_fast(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Frequency-selective reconstruction, fast profile (OpenCV contrib xphoto).
+
+    OpenCV's FSR computes in 8 bits: on 16-bit and float images the filled
+    pixels have 8-bit precision (pixels outside the mask keep full depth).
 
     Parameters
     ----------
@@ -209,6 +225,8 @@ def fsr_fast(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 @registry.register("inpaint")
 def fsr_best(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Frequency-selective reconstruction, best profile (slow; OpenCV contrib xphoto).
+
+    Like :func:`fsr_fast`, the fill has 8-bit precision.
 
     Parameters
     ----------
