@@ -9,7 +9,7 @@ import pytest
 
 from retouch import inpaint
 from retouch._validate import RetouchError
-from retouch.inpaint._base import crop_boxes, fill
+from retouch.inpaint._base import _block_any, crop_boxes, fill
 
 
 def test_crop_boxes_cover_each_hole_with_margin():
@@ -79,7 +79,7 @@ def test_large_image_memory_stays_within_a_few_copies():
     finally:
         tracemalloc.stop()
     assert np.array_equal(out[~mask], image[~mask])
-    assert peak < 3 * image.nbytes, peak / image.nbytes
+    assert peak < 1.5 * image.nbytes, peak / image.nbytes  # the output itself is one copy
 
 
 def test_extras_are_cropped_alongside():
@@ -118,3 +118,21 @@ def test_blend():
         inpaint.blend(a, b[..., 0], w)
     with pytest.raises(RetouchError, match=r"weight is 3x1 but the image is 2x2"):
         inpaint.blend(a, b, np.zeros((1, 3), np.float32))
+
+
+def test_block_any_matches_a_plain_loop():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        h, w = rng.integers(1, 40, 2)
+        m = rng.random((h, w)) > 0.9
+        b = int(rng.integers(1, 9))
+        ref = np.zeros((-(-h // b), -(-w // b)), bool)
+        for y, x in zip(*np.nonzero(m)):
+            ref[y // b, x // b] = True
+        assert np.array_equal(_block_any(m, b), ref)
+
+
+def test_crop_boxes_on_a_large_mask_are_exact():
+    mask = np.zeros((3000, 2000), bool)  # 6 MP: found on the block grid
+    mask[1001:1013, 503:541] = True
+    assert crop_boxes(mask, lambda h, w: 10) == [(slice(991, 1023), slice(493, 551))]
