@@ -1,0 +1,99 @@
+"""retouch.registry: names, settings models, validation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+import pytest
+from pydantic import BaseModel, Field
+
+from retouch import registry
+from retouch._validate import RetouchError
+
+
+def test_every_kind_has_methods():
+    for kind in registry.KINDS:
+        assert registry.names(kind), kind
+
+
+def test_the_foundation_methods_are_registered():
+    assert {"telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"} <= set(registry.names("inpaint"))
+    assert {"grow", "shrink", "open", "close", "fill_holes", "remove_small", "keep_largest", "invert", "feather"} <= set(
+        registry.names("refine")
+    )
+    assert {"threshold", "color_range", "edges", "region_grow", "grabcut", "superpixels"} <= set(registry.names("segment"))
+
+
+@pytest.mark.parametrize("method", registry.methods(), ids=lambda m: f"{m.kind}:{m.name}")
+def test_each_method_is_documented_and_has_a_settings_model(method):
+    assert issubclass(method.settings, BaseModel)
+    assert method.summary and not method.summary.startswith(method.name + "(")
+    schema = method.settings.model_json_schema()
+    assert schema["type"] == "object"
+    for name, field in method.settings.model_fields.items():
+        assert field.description, f"{method.kind}:{method.name} setting {name} has no description"
+    for array in method.arrays:
+        assert array not in method.settings.model_fields
+
+
+def test_unknown_names_list_the_known_ones():
+    with pytest.raises(RetouchError, match=r"unknown inpaint method 'magic'; known: .*telea"):
+        registry.get("inpaint", "magic")
+    with pytest.raises(RetouchError, match=r"kind must be one of segment, refine, inpaint, got 'paint'"):
+        registry.names("paint")
+
+
+def test_validate_settings_messages():
+    m = registry.get("refine", "grow")
+    assert m.validate({"pixels": "4"}).pixels == 4.0  # strings coerce, as from a form or the CLI
+    with pytest.raises(RetouchError, match=r"refine method 'grow': pixels: Input should be greater than or equal to 0 \(got -2\)"):
+        m.validate({"pixels": -2})
+    with pytest.raises(RetouchError, match=r"refine method 'grow': size is not a setting of refine method 'grow' \(settings: pixels\)"):
+        m.validate({"size": 3})
+    with pytest.raises(RetouchError, match=r"refine method 'grow': pixels: Input should be a valid number"):
+        m.validate({"pixels": "wide"})
+
+
+def test_call_through_the_registry_equals_direct_call(coffee):
+    mask = np.zeros(coffee.shape[:2], bool)
+    mask[100:110, 100:130] = True
+    m = registry.get("inpaint", "telea")
+    from retouch.inpaint import telea
+
+    assert np.array_equal(m(coffee, mask, settings={"radius": 5}), telea(coffee, mask, radius=5))
+    with pytest.raises(RetouchError, match="takes no array input source_mask"):
+        m(coffee, mask, source_mask=mask)
+
+
+def test_describe_rows():
+    rows = registry.get("refine", "remove_small").describe()
+    assert ("min_size", "int", 64, "Parts with fewer pixels than this are removed.") in rows
+
+
+def test_register_builds_model_from_signature():
+    def toy(mask: np.ndarray, *, size: Annotated[int, Field(ge=1)] = 3, prior: np.ndarray | None = None) -> np.ndarray:
+        """Toy refinement.
+
+        Parameters
+        ----------
+        mask : ndarray
+            The mask.
+        size : int
+            How big. More words here.
+        prior : ndarray, optional
+            An array input.
+        """
+        return mask
+
+    try:
+        wrapped = registry.register("refine", "toy_for_test")(toy)
+        m = registry.get("refine", "toy_for_test")
+        assert m.summary == "Toy refinement."
+        assert list(m.settings.model_fields) == ["size"]
+        assert m.settings.model_fields["size"].description == "How big."
+        assert m.arrays == ("prior",)
+        with pytest.raises(RetouchError, match=r"size: Input should be greater than or equal to 1 \(got 0\)"):
+            wrapped(np.zeros((2, 2), bool), size=0)
+    finally:
+        registry._REGISTRY["refine"].pop("toy_for_test", None)
