@@ -37,6 +37,9 @@ __all__ = ["Method", "Kind", "KINDS", "register", "get", "names", "methods", "va
 Kind = Literal["segment", "refine", "inpaint"]
 KINDS: tuple[str, ...] = ("segment", "refine", "inpaint")
 
+RESERVED = frozenset({"method", "mode", "settings", "kind"})
+"""Names a setting may not take: recipes, the CLI and the web API use them for the step."""
+
 _REGISTRY: dict[str, dict[str, "Method"]] = {k: {} for k in KINDS}
 _PACKAGES = ("retouch.segment", "retouch.refine", "retouch.inpaint")
 _loaded = False
@@ -142,6 +145,12 @@ def _build_settings(kind: str, name: str, func: Callable[..., Any]) -> tuple[typ
         if _is_array_annotation(ann):
             arrays.append(p.name)
             continue
+        if p.name in RESERVED:
+            raise TypeError(
+                f"{kind} method '{name}': a setting may not be called {p.name!r}, which recipes, the CLI and "
+                f"the web API use for the step itself (reserved: {', '.join(sorted(RESERVED))}); "
+                "call it for example 'algorithm' or 'variant'"
+            )
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (ann, Field(default, description=docs.get(p.name) or None))
     model_name = "".join(part.capitalize() for part in name.split("_")) + "Settings"
