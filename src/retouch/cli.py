@@ -183,8 +183,11 @@ def _settings_help(kind: str) -> str:
     return "\n\n".join(lines)
 
 
-def _read_image(path: Path, max_pixels: int | None) -> tuple[np.ndarray, io.ImageInfo]:
-    return io.read_with_info(path, max_pixels=max_pixels)
+def _read_image(path: Path, max_pixels: int | None, output: Path | None = None) -> tuple[np.ndarray, io.ImageInfo]:
+    image, info = io.read_with_info(path, max_pixels=max_pixels)
+    if output is not None:
+        io.check_writable(output, image)  # refuse before any work, not after it
+    return image, info
 
 
 def _default_output(image_path: Path, suffix: str) -> Path:
@@ -315,7 +318,7 @@ def fill(
     m.validate(settings)
     output = output or _default_output(image, "filled")
     _check_output(output, [image, mask], overwrite)
-    img, info = _read_image(image, max_pixels)
+    img, info = _read_image(image, max_pixels, output)
     hole = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels)
     if not hole.any():
         raise UsageError(f"the mask {mask} is empty (no pixel above {mask_threshold:g}); nothing to fill, nothing written")
@@ -376,7 +379,7 @@ def remove(
     _check_output(output, [image] + ([mask] if mask else []), overwrite)
     if save_mask is not None:
         _check_output(save_mask, [image], overwrite)
-    img, info = _read_image(image, max_pixels)
+    img, info = _read_image(image, max_pixels, output)
     start = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels) if mask else None
     if start is not None and not rec.segment and not start.any():
         raise UsageError(f"the mask {mask} is empty; nothing to remove, nothing written")
@@ -431,7 +434,7 @@ def restore(
     _check_output(output, [image], overwrite)
     if save_mask is not None:
         _check_output(save_mask, [image], overwrite)
-    img, info = _read_image(image, max_pixels)
+    img, info = _read_image(image, max_pixels, output)
     selected, _ = _timed("detected " + ", ".join(k for k, v in chosen.items() if v), lambda: rec.make_mask(img))
     if selected.any():
         inp = rec.inpaint.resolve()

@@ -50,6 +50,7 @@ __all__ = [
     "binarize",
     "write",
     "write_mask",
+    "check_writable",
     "FORMATS",
 ]
 
@@ -486,6 +487,16 @@ def _prepare_for_format(image: np.ndarray, fmt: str, path: Path) -> np.ndarray:
     if fmt == "PNG" and image.dtype == np.float32:
         return from_float(image, np.uint16)
     return image
+
+
+def check_writable(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    """Refuse, before any work is done, an output that cannot hold ``image``.
+
+    Checks the extension names a known format and that the format can store
+    the image's channels (JPEG and BMP have no alpha channel).
+    """
+    p = Path(path)
+    _prepare_for_format(image[:1, :1], _format_for(p), p)
 
 
 def _save(image: np.ndarray, fmt: str, fileobj: Any, path: Path, info: ImageInfo | None, quality: int) -> None:

@@ -1,0 +1,289 @@
+"""retouch.cli: the command line, round trips and every user mistake."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from typer.testing import CliRunner
+
+from retouch import io
+from retouch.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_user_error(result, message: str) -> None:
+    """Exit 1, one line on stderr that contains ``message``, no traceback."""
+    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr  # progress lines may come before
+    assert message in errors[0], errors[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.fixture
+def photo(tmp_path, astronaut) -> Path:
+    return io.write(tmp_path / "astronaut.png", astronaut)
+
+
+@pytest.fixture
+def hole(tmp_path, astronaut) -> Path:
+    m = np.zeros(astronaut.shape[:2], bool)
+    m[200:212, 50:150] = True
+    return io.write_mask(tmp_path / "hole.png", m)
+
+
+def files(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+# --------------------------------------------------------------------------- happy paths
+
+
+def test_help_on_every_command_shows_an_example():
+    for cmd in ("segment", "fill", "remove", "restore", "methods", "demo"):
+        r = run(cmd, "--help")
+        assert r.exit_code == 0, cmd
+        assert "Example" in r.stdout, cmd
+
+
+def test_methods_lists_every_kind():
+    r = run("methods")
+    assert r.exit_code == 0
+    for name in ("telea", "grow", "grabcut", "region_grow"):
+        assert name in r.stdout
+    data = json.loads(run("methods", "inpaint", "--json").stdout)
+    assert {d["kind"] for d in data} == {"inpaint"}
+    assert "radius" in next(d for d in data if d["name"] == "telea")["settings"]["properties"]
+
+
+def test_fill_round_trip_same_pixels_as_python(tmp_path, photo, hole, astronaut):
+    out = tmp_path / "out.png"
+    r = run("fill", photo, hole, "--method", "telea", "--radius", "5", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert f"wrote {out}" in r.stdout
+    from retouch.inpaint import telea
+
+    mask = io.read_mask(hole)
+    assert np.array_equal(io.read(out), telea(astronaut, mask, radius=5))
+
+
+def test_segment_with_settings_and_overlay(tmp_path, photo):
+    out, prev = tmp_path / "m.png", tmp_path / "prev.png"
+    r = run("segment", photo, "--method", "region_grow", "--point", "60,60", "--tolerance", "15", "-o", out, "--overlay", prev)
+    assert r.exit_code == 0, r.stderr
+    m = io.read_mask(out)
+    assert m[60, 60] and 0 < m.mean() < 0.5
+    assert io.read(prev).shape == (512, 512, 3)
+
+
+def test_segment_flags_and_no_flags(tmp_path, photo):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert run("segment", photo, "--method", "threshold", "-o", a).exit_code == 0
+    assert run("segment", photo, "--method", "threshold", "--invert", "-o", b).exit_code == 0
+    assert np.array_equal(io.read_mask(a), ~io.read_mask(b))
+
+
+def test_remove_with_box(tmp_path, photo, astronaut):
+    out, mask = tmp_path / "clean.png", tmp_path / "mask.png"
+    r = run("remove", photo, "--box", "345,0,130,295", "--method", "telea", "-o", out, "--save-mask", mask)
+    assert r.exit_code == 0, r.stderr
+    m = io.read_mask(mask)
+    result = io.read(out)
+    assert np.array_equal(result[~m], astronaut[~m])
+    assert (result[m] != astronaut[m]).any()
+    ys, xs = np.nonzero(m)
+    assert xs.min() >= 345 - 4 and xs.max() <= 345 + 130 + 4  # inside the box (plus growth)
+
+
+def test_remove_16bit_png_keeps_depth(tmp_path, astronaut):
+    src = io.write(tmp_path / "deep.png", astronaut.astype(np.uint16) * 257)
+    out = tmp_path / "deep-out.png"
+    r = run("remove", src, "--point", "60,60", "--tolerance", "10", "--method", "telea", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    back = io.read(out)
+    assert back.dtype == np.uint16 and back.shape == (512, 512, 3)
+    assert (back % 257 != 0).any() or not np.array_equal(back, astronaut.astype(np.uint16) * 257)
+
+
+def test_remove_rgba_keeps_alpha(tmp_path, astronaut):
+    alpha = np.tile(np.linspace(0, 255, 512).astype(np.uint8), (512, 1))
+    src = io.write(tmp_path / "a.png", np.dstack([astronaut, alpha]))
+    out = tmp_path / "a-out.png"
+    r = run("remove", src, "--box", "345,0,130,295", "--method", "telea", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    back = io.read(out)
+    assert back.shape == (512, 512, 4)
+    assert np.array_equal(back[..., 3], alpha)
+
+
+def test_exif_rotated_jpeg_comes_out_upright(tmp_path, chelsea):
+    exif = Image.Exif()
+    exif[274] = 6  # stored sideways, shown turned 90 degrees clockwise
+    src = tmp_path / "rot.jpg"
+    Image.fromarray(chelsea).save(src, exif=exif.tobytes(), quality=95)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(src)))
+    mask = np.zeros(upright.shape[:2], bool)
+    mask[10:20, 10:20] = True
+    mpath = io.write_mask(tmp_path / "m.png", mask)
+    out = tmp_path / "out.jpg"
+    r = run("fill", src, mpath, "--method", "telea", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    result = Image.open(out)
+    assert result.getexif().get(274) == 1
+    arr = np.asarray(result)
+    assert arr.shape == upright.shape  # 451 wide x 300 high became 300 wide x 451 high
+    assert np.abs(arr[200:, 100:].astype(int) - upright[200:, 100:]).mean() < 3
+
+
+def test_default_output_name(tmp_path, photo, hole):
+    r = run("fill", photo, hole, "--method", "telea")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "astronaut.filled.png").exists()
+
+
+# --------------------------------------------------------------------------- user mistakes
+
+
+def test_missing_image(tmp_path, hole):
+    r = run("fill", tmp_path / "nope.png", hole, "-o", tmp_path / "o.png")
+    assert_user_error(r, "nope.png does not exist; check the path")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_corrupt_image(tmp_path, hole):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    before = files(tmp_path)
+    r = run("fill", bad, hole, "-o", tmp_path / "o.png")
+    assert_user_error(r, "bad.jpg is")
+    assert files(tmp_path) == before
+
+
+def test_truncated_image(tmp_path, photo, hole):
+    data = photo.read_bytes()
+    trunc = tmp_path / "trunc.png"
+    trunc.write_bytes(data[: len(data) // 3])
+    r = run("fill", trunc, hole, "-o", tmp_path / "o.png")
+    assert_user_error(r, "trunc.png is truncated or corrupt")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_mask_of_the_wrong_size(tmp_path, photo):
+    m = io.write_mask(tmp_path / "small.png", np.ones((100, 200), bool))
+    r = run("fill", photo, m, "-o", tmp_path / "o.png")
+    assert_user_error(r, "is 200x100 but the image is 512x512 (width x height)")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_empty_mask(tmp_path, photo):
+    m = io.write_mask(tmp_path / "empty.png", np.zeros((512, 512), bool))
+    r = run("fill", photo, m, "-o", tmp_path / "o.png")
+    assert_user_error(r, "is empty (no pixel above 0); nothing to fill, nothing written")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_full_mask(tmp_path, photo):
+    m = io.write_mask(tmp_path / "full.png", np.ones((512, 512), bool))
+    r = run("fill", photo, m, "-o", tmp_path / "o.png")
+    assert_user_error(r, "covers the whole image, so there is nothing to fill from; nothing written")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_never_overwrites_input_or_output(tmp_path, photo, hole):
+    before = photo.read_bytes()
+    r = run("fill", photo, hole, "-o", photo)
+    assert_user_error(r, "is the input image; choose another output name or pass --overwrite")
+    assert photo.read_bytes() == before
+    out = tmp_path / "o.png"
+    out.write_bytes(b"keep me")
+    r = run("fill", photo, hole, "-o", out)
+    assert_user_error(r, "o.png already exists")
+    assert out.read_bytes() == b"keep me"
+    r = run("fill", photo, hole, "-o", photo, "--overwrite", "--method", "telea")
+    assert r.exit_code == 0
+    assert photo.read_bytes() != before
+
+
+def test_decompression_bomb(tmp_path, photo, hole):
+    r = run("fill", photo, hole, "--max-pixels", "1000", "-o", tmp_path / "o.png")
+    assert_user_error(r, "is 512x512 = 0 megapixels, more than the limit of 0; raise the limit (--max-pixels)")
+
+
+def test_unknown_method_lists_known(tmp_path, photo, hole):
+    r = run("fill", photo, hole, "--method", "magic", "-o", tmp_path / "o.png")
+    assert_user_error(r, "unknown inpaint method 'magic'; known: ")
+    assert "telea" in r.stderr
+
+
+def test_bad_setting_value_and_unknown_setting(tmp_path, photo, hole):
+    r = run("fill", photo, hole, "--method", "telea", "--radius", "-3", "-o", tmp_path / "o.png")
+    assert_user_error(r, "inpaint method 'telea': radius: Input should be greater than 0 (got -3)")
+    r = run("fill", photo, hole, "--method", "telea", "--radios", "3", "-o", tmp_path / "o.png")
+    assert_user_error(r, "--radios is not a setting of inpaint method 'telea' (its settings: --radius)")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_point_outside_image(tmp_path, photo):
+    r = run("segment", photo, "--method", "region_grow", "--point", "900,10", "-o", tmp_path / "m.png")
+    assert_user_error(r, "(900, 10) is outside the 512x512 image")
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_box_outside_image(tmp_path, photo):
+    r = run("remove", photo, "--box", "600,600,50,50", "-o", tmp_path / "o.png")
+    assert_user_error(r, "lies outside the 512x512 image")
+
+
+def test_bad_box_text(tmp_path, photo):
+    r = run("remove", photo, "--box", "1,2,3", "-o", tmp_path / "o.png")
+    assert_user_error(r, "--box X,Y,W,H needs 4 numbers separated by commas, got '1,2,3'")
+
+
+def test_remove_needs_a_selection(tmp_path, photo):
+    r = run("remove", photo, "-o", tmp_path / "o.png")
+    assert_user_error(r, "say what to remove: give a box, points, clicks, a colour or a mask")
+
+
+def test_remove_empty_selection(tmp_path, chelsea):
+    src = io.write(tmp_path / "c.png", chelsea)
+    r = run("remove", src, "--color", "#00ff00", "--tolerance", "1", "-o", tmp_path / "o.png")
+    assert_user_error(r, "the selection is empty, so there is nothing to remove; nothing written")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_unknown_output_extension(tmp_path, photo, hole):
+    r = run("fill", photo, hole, "-o", tmp_path / "o.xyz")
+    assert_user_error(r, "cannot tell the format of")
+
+
+def test_alpha_to_jpeg_refused_before_any_work(tmp_path, astronaut):
+    src = io.write(tmp_path / "a.png", np.dstack([astronaut, np.full((512, 512), 200, np.uint8)]))
+    m = np.zeros((512, 512), bool)
+    m[5:10, 5:10] = True
+    mp = io.write_mask(tmp_path / "m.png", m)
+    r = run("fill", src, mp, "--method", "telea", "-o", tmp_path / "o.jpg")
+    assert_user_error(r, "JPEG cannot store the alpha channel")
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_demo_writes_its_pictures(tmp_path):
+    out = tmp_path / "demo"
+    r = run("demo", "--out", out)
+    assert r.exit_code == 0, r.stderr
+    for name in ("before.png", "mask.png", "overlay.png", "after.png", "compare.png", "recipe.json"):
+        assert (out / name).exists(), name
+    before, after, mask = io.read(out / "before.png"), io.read(out / "after.png"), io.read_mask(out / "mask.png")
+    assert np.array_equal(before[~mask], after[~mask])
+    assert 0.02 < mask.mean() < 0.2
+    assert str(out) in r.stderr.replace("\n", "")
