@@ -1,0 +1,1 @@
+"""Benchmarks: quality and speed against peers on real data (``python -m benchmarks.NAME --data DIR``)."""
