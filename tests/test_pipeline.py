@@ -1,0 +1,148 @@
+"""retouch.pipeline: Recipe, remove, restore."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import retouch
+from retouch._validate import RetouchError
+from retouch.inpaint import EmptyMaskWarning
+from retouch.pipeline import Recipe, recipe_for_remove
+
+
+def test_recipe_settings_inline_or_nested_are_the_same():
+    a = Recipe.from_dict({"refine": [{"method": "grow", "pixels": 4}], "inpaint": {"method": "telea", "radius": 5}})
+    b = Recipe.from_dict({"refine": [{"method": "grow", "settings": {"pixels": 4}}], "inpaint": {"method": "telea", "settings": {"radius": 5}}})
+    assert a.to_dict() == b.to_dict()
+    assert a.refine[0].settings == {"pixels": 4.0}
+
+
+def test_recipe_round_trips_json_and_loads_toml(tmp_path):
+    r = Recipe.from_dict(
+        {
+            "segment": [{"method": "region_grow", "seeds": [[10, 10]], "tolerance": 8}, {"method": "threshold", "mode": "subtract"}],
+            "refine": [{"method": "fill_holes"}, {"method": "grow", "pixels": 2}],
+            "inpaint": {"method": "navier_stokes", "radius": 4},
+        }
+    )
+    p = tmp_path / "r.json"
+    p.write_text(r.to_json())
+    assert Recipe.load(p).to_dict() == r.to_dict()
+    t = tmp_path / "r.toml"
+    t.write_text(
+        """
+[[segment]]
+method = "region_grow"
+seeds = [[10, 10]]
+tolerance = 8
+
+[[segment]]
+method = "threshold"
+mode = "subtract"
+
+[[refine]]
+method = "fill_holes"
+
+[[refine]]
+method = "grow"
+pixels = 2
+
+[inpaint]
+method = "navier_stokes"
+radius = 4
+"""
+    )
+    assert Recipe.load(t).to_dict() == r.to_dict()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"inpaint": {"method": "magic"}}, r"unknown inpaint method 'magic'; known: .*telea"),
+        ({"refine": [{"method": "grow", "pixels": -1}]}, r"refine method 'grow': pixels: Input should be greater than or equal to 0"),
+        ({"refine": [{"method": "grow", "size": 1}]}, r"size is not a setting of refine method 'grow' \(settings: pixels\)"),
+        ({"segmnt": []}, r"recipe: segmnt: Extra inputs are not permitted"),
+    ],
+)
+def test_recipe_errors_are_one_line(data, message):
+    with pytest.raises(RetouchError, match=message) as e:
+        Recipe.from_dict(data)
+    assert "\n" not in str(e.value)
+
+
+def test_recipe_bad_files(tmp_path):
+    with pytest.raises(RetouchError, match=r"recipe .*nope.toml does not exist; check the path"):
+        Recipe.load(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(RetouchError, match=r"bad.json is not valid JSON"):
+        Recipe.load(bad)
+
+
+def test_apply_combines_modes_and_leaves_outside_untouched(coffee):
+    image = coffee
+    start = np.zeros(image.shape[:2], bool)
+    start[50:100, 50:100] = True
+    sub = np.zeros_like(start)
+    r = Recipe.from_dict({"refine": [{"method": "grow", "pixels": 1}], "inpaint": {"method": "telea"}})
+    res = r.apply(image, mask=start)
+    assert res.mask.sum() > start.sum()
+    assert np.array_equal(res.image[~res.mask], image[~res.mask])
+    assert res.weight is None
+    del sub
+
+
+def test_apply_with_feather_blends_inside_the_mask_only(coffee):
+    start = np.zeros(coffee.shape[:2], bool)
+    start[100:160, 100:160] = True
+    r = Recipe.from_dict({"refine": [{"method": "grow", "pixels": 3}, {"method": "feather", "radius": 3}], "inpaint": {"method": "telea"}})
+    res = r.apply(coffee, mask=start)
+    assert res.weight is not None and res.weight.max() == 1
+    assert np.array_equal(res.image[~res.mask], coffee[~res.mask])
+
+
+def test_apply_empty_and_full(coffee):
+    r = Recipe.from_dict({"inpaint": {"method": "telea"}})
+    with pytest.warns(EmptyMaskWarning):
+        res = r.apply(coffee, mask=np.zeros(coffee.shape[:2], bool))
+    assert np.array_equal(res.image, coffee)
+    with pytest.raises(RetouchError, match="covers the whole image"):
+        r.apply(coffee, mask=np.ones(coffee.shape[:2], bool))
+    with pytest.raises(RetouchError, match="the recipe has no segment step and no mask was given"):
+        r.apply(coffee)
+
+
+def test_remove_recipe_choice():
+    assert [s.method for s in recipe_for_remove(box=(1, 2, 30, 40)).segment] == ["grabcut"]
+    r = recipe_for_remove(box=(1, 2, 30, 40), points=[(5, 6)])
+    assert r.segment[0].settings["foreground"] == [(5, 6)] or r.segment[0].settings["foreground"] == [[5, 6]] or list(map(tuple, r.segment[0].settings["foreground"])) == [(5, 6)]
+    assert [s.method for s in recipe_for_remove(points=[(5, 6)]).segment] == ["region_grow"]
+    assert [s.method for s in recipe_for_remove(color=(255, 0, 0), tolerance=5).segment] == ["color_range"]
+    with pytest.raises(RetouchError, match="say what to remove"):
+        recipe_for_remove()
+
+
+def test_remove_with_box_on_a_real_photo(astronaut):
+    out, mask = retouch.remove(astronaut, box=(345, 0, 130, 295), method="telea", return_mask=True)
+    assert out.shape == astronaut.shape and out.dtype == astronaut.dtype
+    assert np.array_equal(out[~mask], astronaut[~mask])
+    # the shuttle model is found inside its box, and is a sizeable part of it
+    box = np.zeros_like(mask)
+    box[0:295, 345:475] = True
+    assert mask[box].mean() > 0.25 and (mask & ~box).sum() < 0.05 * mask.sum()
+
+
+def test_remove_input_unchanged(astronaut):
+    before = astronaut.copy()
+    retouch.remove(astronaut, points=[(60, 60)], tolerance=10, method="telea")
+    assert np.array_equal(astronaut, before)
+
+
+def test_recipe_json_is_plain_data():
+    r = recipe_for_remove(box=(1, 2, 30, 40), grow=4)
+    data = json.loads(r.to_json())
+    assert data["segment"][0] == {"method": "grabcut", "box": [1.0, 2.0, 30.0, 40.0]} or data["segment"][0]["method"] == "grabcut"
+    assert data["refine"][-1] == {"method": "grow", "pixels": 4.0}
