@@ -26,10 +26,13 @@ DEMO_BOX = (345, 0, 130, 295)
 
 def demo_recipe() -> Recipe:
     """Box -> GrabCut -> fill holes -> grow 6 px -> fill with the default method."""
-    return Recipe(
-        segment=[{"method": "grabcut", "box": DEMO_BOX}],
-        refine=[{"method": "fill_holes"}, {"method": "grow", "pixels": 6}],
-        inpaint={"method": _default_inpaint()},
+    return Recipe.from_dict(
+        {
+            "segment": [{"method": "grabcut", "box": DEMO_BOX}],
+            "refine": [{"method": "fill_holes"}, {"method": "grow", "pixels": 6}],
+            "inpaint": {"method": _default_inpaint()},
+        },
+        source="demo recipe",
     )
 
 
