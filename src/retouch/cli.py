@@ -489,6 +489,139 @@ def demo(
     run_demo(out_dir, console=err)
 
 
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  [bold]retouch recipe --example > recipe.toml[/]\n\n"
+        "  [bold]retouch batch photos/ cleaned/ --recipe recipe.toml[/]  (all cores; rerun to resume)\n\n"
+        "  [bold]retouch batch s3://bucket/in s3://bucket/out --recipe recipe.toml --scheduler tcp://HOST:8786[/]"
+    ),
+)
+@friendly
+def batch(
+    input: str = typer.Argument(..., help="Folder of images (searched recursively), or an fsspec URL."),
+    output: str = typer.Argument(..., help="Folder for the results (the input tree is kept), or an fsspec URL."),
+    recipe: Path = typer.Option(..., "--recipe", "-r", help="Recipe file (JSON or TOML); `retouch recipe --example` prints one."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=0, help="Local worker processes (default: one per core; 0 = in this process)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on a Dask cluster: its scheduler address, tcp://HOST:8786."),
+    masks: Optional[str] = typer.Option(None, "--masks", help="Mask folder (replaces the recipe's [inputs] masks)."),
+    sidecar: Optional[str] = typer.Option(None, "--sidecar", help="CSV / JSON of per-image boxes or points (replaces [inputs] sidecar)."),
+    report: Optional[str] = typer.Option(None, "--report", help="JSON report file (default OUTPUT/retouch-report.json)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say how many images would be done, skipped and failed."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo every image, replacing existing outputs."),
+    max_pixels: int = MaxPixels,
+) -> None:
+    """Run a recipe over a folder of images: locally on all cores, or on a Dask cluster.
+
+    Outputs are written atomically; run the same command again after a stop
+    (Ctrl+C, a killed process) and only what is not done yet is processed.
+    Exits 1 when an image failed (the report says why), 130 when interrupted.
+    """
+    from . import batch as batch_mod
+    from .pipeline import Inputs, Recipe
+
+    if scheduler is not None and workers is not None:
+        raise UsageError("give either --workers (local processes) or --scheduler (a Dask cluster), not both")
+    rec = Recipe.load(recipe)
+    override = {k: (v if "://" in v else str(Path(v).expanduser().resolve())) for k, v in (("masks", masks), ("sidecar", sidecar)) if v}
+    if override:
+        rec = rec.model_copy(update={"inputs": (rec.inputs or Inputs()).model_copy(update=override)})
+    if dry_run:
+        state = Path(output, batch_mod.JOURNAL_NAME)
+        journal = batch_mod.Journal(str(state)).load() if "://" not in output else {}
+        p = batch_mod.plan(input, output, rec, overwrite=overwrite, journal=journal)
+        out.print(f"{p.total} images: {len(p.tasks)} to do ({sum(t.redo for t in p.tasks)} redone), {len(p.skipped)} skipped, {len(p.failed)} would fail")
+        for r in p.failed[:20]:
+            out.print(f"  [red]✗[/] {r['key']}: {r['error']}", soft_wrap=True)
+        return
+    result = batch_mod.run(
+        input, output, rec, workers=workers, scheduler=scheduler, overwrite=overwrite, report=report, max_pixels=max_pixels, console=err
+    )
+    err.print(batch_mod.summary(result))
+    if result.interrupted:
+        raise typer.Exit(130)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command(
+    epilog="Examples: [bold]retouch recipe --example > recipe.toml[/]   [bold]retouch recipe --check recipe.toml[/]",
+)
+@friendly
+def recipe(
+    example: bool = typer.Option(False, "--example", help="Print a commented example recipe (TOML) that loads as-is."),
+    check: Optional[Path] = typer.Option(None, "--check", help="Validate a recipe file and print it with every setting filled in."),
+) -> None:
+    """Print an example recipe, or check one."""
+    from .pipeline import EXAMPLE_TOML, Recipe
+
+    if example == (check is not None):
+        raise UsageError("give --example or --check FILE")
+    if example:
+        sys.stdout.write(EXAMPLE_TOML)
+        return
+    rec = Recipe.load(check)  # type: ignore[arg-type]
+    err.print(f"[green]✓[/] {check} is a valid recipe" + (f" (per-image inputs: {', '.join('@' + n for n in rec.needs)})" if rec.needs else ""))
+    sys.stdout.write(rec.to_json() + "\n")
+
+
+@app.command(epilog="Example: [bold]retouch serve photo.jpg[/]   then open http://127.0.0.1:8765 in a browser")
+@friendly
+def serve(
+    image: Optional[Path] = typer.Argument(None, help="An image to open when the page loads."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but 127.0.0.1 / localhost lets other machines in."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse uploads with more pixels than this."),
+    max_upload_mb: float = typer.Option(100.0, "--max-upload-mb", help="Refuse uploads larger than this many MiB."),
+    max_sessions: int = typer.Option(8, "--max-sessions", help="Most images held at once (the least recently used goes first)."),
+    memory_mb: float = typer.Option(2048.0, "--memory-mb", help="Most memory all open images may hold together, in MiB."),
+    session_minutes: float = typer.Option(60.0, "--session-minutes", help="Idle minutes after which an image is dropped."),
+) -> None:
+    """Start the local web app (FastAPI + uvicorn) and print its address."""
+    import socket
+
+    from pydantic import ValidationError
+
+    try:
+        import uvicorn
+
+        from .web import WebConfig, create_app
+    except ImportError as e:
+        raise UsageError(f"the web app needs FastAPI and uvicorn ({e.name} is missing); install them with: pip install 'retouch[web]'") from None
+    if not (0 < port < 65536):
+        raise UsageError(f"--port must be in 1..65535, got {port}")
+    try:
+        config = WebConfig(
+            max_pixels=max_pixels,
+            max_upload_bytes=int(max_upload_mb * 2**20),
+            max_sessions=max_sessions,
+            max_memory_bytes=int(memory_mb * 2**20),
+            session_ttl=session_minutes * 60.0,
+        )
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise UsageError(f"{first['loc'][0]}: {first['msg']}") from None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port} ({e.strerror}); choose another --port or --host") from None
+    application = create_app(config, image=image)
+    shown = f"[{host}]" if ":" in host else host
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this machine can upload images and use its "
+            "processor; there is no password. Use the default 127.0.0.1 unless you mean it.",
+            soft_wrap=True,
+        )
+        if host in ("0.0.0.0", "::"):
+            shown = "<this machine's address>"
+    out.print(f"retouch web app: http://{shown}:{port}/   (API docs: http://{shown}:{port}/docs)   Ctrl+C stops it", soft_wrap=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
