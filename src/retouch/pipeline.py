@@ -20,6 +20,26 @@ A recipe file names methods from the registry and gives their settings inline:
     [inpaint]
     method = "auto"
 
+For many files (``retouch batch``) a recipe can also say where each image's
+own inputs come from and how outputs are written. A setting given as
+``"@name"`` is filled per image from the ``name`` value of the image's
+sidecar row (``@box``, ``@points``, or any other column):
+
+.. code-block:: toml
+
+    [inputs]
+    masks = "masks"          # a mask per image: same relative path / base name
+    sidecar = "boxes.csv"    # columns image,x,y,w,h (-> @box) and/or points (-> @points)
+
+    [[segment]]
+    method = "grabcut"
+    box = "@box"
+
+    [output]
+    format = "png"
+
+``retouch recipe --example`` prints a commented example.
+
 >>> import numpy as np
 >>> from skimage import data
 >>> from retouch.pipeline import Recipe
@@ -33,6 +53,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 import warnings
@@ -44,10 +65,24 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import registry
-from ._validate import RetouchError, check_fill_mask, check_image, check_mask
+from ._validate import RetouchError, check_box, check_fill_mask, check_image, check_mask
 from .inpaint._base import EmptyMaskWarning, blend
 
-__all__ = ["Step", "SegmentStep", "RefineStep", "InpaintStep", "Recipe", "Result", "remove", "restore", "DEFAULT_INPAINT"]
+__all__ = [
+    "Step",
+    "SegmentStep",
+    "RefineStep",
+    "InpaintStep",
+    "Inputs",
+    "Output",
+    "Recipe",
+    "Result",
+    "remove",
+    "restore",
+    "box_mask",
+    "DEFAULT_INPAINT",
+    "EXAMPLE_TOML",
+]
 
 
 def _default_inpaint() -> str:
@@ -64,6 +99,8 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid")
     method: str
     settings: dict[str, Any] = Field(default_factory=dict)
+    from_inputs: dict[str, str] = Field(default_factory=dict)
+    """Settings filled per image: setting name -> input name (written ``setting = "@input"``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -82,7 +119,30 @@ class Step(BaseModel):
     def _check_method(self) -> "Step":
         kind = self._kind()
         method = registry.get(kind, self.method)  # unknown names list the known ones
-        self.settings = method.validate(self.settings).kwargs()
+        for key, value in list(self.settings.items()):
+            if isinstance(value, str) and value.startswith("@"):
+                name = value[1:]
+                if not name.isidentifier():
+                    raise RetouchError(f"{key} = {value!r}: a per-image input is written \"@name\" (e.g. \"@box\")")
+                self.from_inputs[key] = name
+                del self.settings[key]
+        if not self.from_inputs:
+            self.settings = method.validate(self.settings).kwargs()
+            return self
+        fields = method.settings.model_fields
+        for key in self.from_inputs:
+            if key not in fields:
+                known = ", ".join(fields) or "none"
+                raise RetouchError(f"{key} is not a setting of {kind} method '{method.name}' (settings: {known})")
+        # Check what is given now; settings that come from the inputs are checked per image.
+        try:
+            checked = method.settings.model_validate(self.settings)
+        except ValidationError as err:
+            rest = [e for e in err.errors() if not (e["type"] == "missing" and e["loc"] and e["loc"][0] in self.from_inputs)]
+            if rest:
+                raise RetouchError(registry._error_text(method, _Errors(rest))) from None
+        else:
+            self.settings = {k: v for k, v in checked.kwargs().items() if k not in self.from_inputs}
         return self
 
     def _kind(self) -> str:
@@ -115,6 +175,82 @@ class InpaintStep(Step):
         return "inpaint"
 
 
+class Inputs(BaseModel):
+    """Where each image's own inputs come from in a batch (all optional).
+
+    Parameters
+    ----------
+    masks : str, optional
+        A folder (or fsspec URL) with a mask per image: the same relative
+        path and base name as the image, any image extension (``a/b.jpg``
+        takes ``MASKS/a/b.png``, else ``MASKS/b.png``). White = fill. It is
+        the starting mask; segment steps add to it (or subtract, intersect).
+    mask_threshold : float
+        Mask pixels above this 8-bit value count (0..254).
+    sidecar : str, optional
+        A CSV or JSON file with values per image: a ``box`` (CSV columns
+        ``x,y,w,h`` or ``box``), ``points`` (``"x y; x y"``) or any other
+        column. Steps take them with ``setting = "@name"``.
+    box_as_mask : bool
+        Fill the per-image box itself (a logo or a date stamp at a known
+        place): the box is added to the starting mask.
+    missing : {"fail", "skip", "copy", "run"}
+        What to do with an image that has no mask / sidecar row: report it as
+        failed, skip it, copy it unchanged, or run the recipe without it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    masks: str | None = None
+    mask_threshold: float = Field(0, ge=0, lt=255)
+    sidecar: str | None = None
+    box_as_mask: bool = False
+    missing: Literal["fail", "skip", "copy", "run"] = "fail"
+
+
+OUTPUT_FORMATS = ("same", "png", "jpg", "jpeg", "tif", "tiff", "webp", "bmp")
+
+
+class Output(BaseModel):
+    """How outputs are written in a batch.
+
+    Parameters
+    ----------
+    format : str
+        ``same`` keeps each input's type; or one of png, jpg, jpeg, tif,
+        tiff, webp, bmp.
+    quality : int
+        JPEG / WebP quality, 1..100.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["same", "png", "jpg", "jpeg", "tif", "tiff", "webp", "bmp"] = "same"
+    quality: int = Field(95, ge=1, le=100)
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower().lstrip(".") if isinstance(v, str) else v
+
+    def suffix(self, input_suffix: str) -> str:
+        """The output file extension (with the dot) for an input with ``input_suffix``."""
+        return input_suffix if self.format == "same" else "." + self.format
+
+
+def box_mask(shape: tuple[int, ...], box: Any) -> np.ndarray:
+    """A bool ``H x W`` mask that is True inside ``box`` = (x, y, width, height), clipped to the image.
+
+    >>> box_mask((4, 5), (1, 1, 2, 2)).astype(int)
+    array([[0, 0, 0, 0, 0],
+           [0, 1, 1, 0, 0],
+           [0, 1, 1, 0, 0],
+           [0, 0, 0, 0, 0]])
+    """
+    x, y, w, h = check_box(box, shape)
+    out = np.zeros(shape[:2], bool)
+    out[y : y + h, x : x + w] = True
+    return out
+
+
 @dataclass
 class Result:
     """What :meth:`Recipe.apply` returns."""
@@ -136,12 +272,25 @@ class Recipe(BaseModel):
         Refinements applied to the combined mask, in order.
     inpaint : InpaintStep
         The inpainter (default ``auto``).
+    inputs : Inputs, optional
+        Per-image inputs for a batch: a mask folder, a sidecar file of boxes
+        or points, and what to do when one is missing.
+    output : Output
+        Output format and quality for a batch.
+
+    Notes
+    -----
+    A step setting written ``"@name"`` is filled per image (see
+    :meth:`bind`): from the ``name`` value of the image's sidecar row in a
+    batch, or from ``inputs={"name": ...}`` in :meth:`apply`.
     """
 
     model_config = ConfigDict(extra="forbid")
     segment: list[SegmentStep] = Field(default_factory=list)
     refine: list[RefineStep] = Field(default_factory=list)
     inpaint: InpaintStep = Field(default_factory=lambda: InpaintStep())
+    inputs: Inputs | None = None
+    output: Output = Field(default_factory=Output)
 
     @field_validator("segment", "refine", mode="before")
     @classmethod
@@ -170,12 +319,26 @@ class Recipe(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path) -> "Recipe":
-        """Load a recipe from a ``.json`` or ``.toml`` file."""
+        """Load a recipe from a ``.json`` or ``.toml`` file.
+
+        Relative paths in ``[inputs]`` (``masks``, ``sidecar``) are taken
+        relative to the recipe file's folder.
+        """
         p = Path(path)
         if not p.is_file():
             raise RetouchError(f"recipe {p} does not exist; check the path")
         fmt = "toml" if p.suffix.lower() == ".toml" else "json"
-        return cls.from_text(p.read_text(encoding="utf-8"), format=fmt, source=str(p))
+        recipe = cls.from_text(p.read_text(encoding="utf-8"), format=fmt, source=str(p))
+        if recipe.inputs is not None:
+            base = p.resolve().parent
+            changes = {
+                name: str(base / value)
+                for name in ("masks", "sidecar")
+                if (value := getattr(recipe.inputs, name)) and "://" not in value and not Path(value).is_absolute()
+            }
+            if changes:
+                recipe = recipe.model_copy(update={"inputs": recipe.inputs.model_copy(update=changes)})
+        return recipe
 
     def to_json(self) -> str:
         """The recipe as indented JSON that :meth:`load` reads back."""
@@ -189,18 +352,102 @@ class Recipe(BaseModel):
             if extra:
                 out.update(extra)
             out.update({k: list(v) if isinstance(v, tuple) else v for k, v in s.settings.items()})
+            out.update({k: "@" + name for k, name in s.from_inputs.items()})
             return out
 
-        return {
+        data: dict[str, Any] = {
             "segment": [step(s, {"mode": s.mode} if s.mode != "add" else None) for s in self.segment],
             "refine": [step(s) for s in self.refine],
             "inpaint": step(self.inpaint),
         }
+        if self.inputs is not None:
+            data["inputs"] = self.inputs.model_dump(exclude_defaults=True)
+        if self.output != Output():
+            data["output"] = self.output.model_dump(exclude_defaults=True)
+        return data
+
+    def fingerprint(self) -> str:
+        """A short hash of what decides the output pixels (not where the inputs are).
+
+        Two recipes with the same steps, settings, per-image options and
+        output format have the same fingerprint; ``retouch batch`` redoes an
+        output when it changes.
+        """
+        data = self.to_dict()
+        inputs = dict(data.get("inputs") or {})
+        inputs.pop("masks", None)
+        inputs.pop("sidecar", None)
+        data["inputs"] = inputs
+        data["output"] = self.output.model_dump()
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------------ per-image inputs
+    @property
+    def needs(self) -> dict[str, list[str]]:
+        """The per-image inputs the steps take: input name -> the ``kind[i].setting`` that use it."""
+        out: dict[str, list[str]] = {}
+        steps = [("segment", i, s) for i, s in enumerate(self.segment)]
+        steps += [("refine", i, s) for i, s in enumerate(self.refine)] + [("inpaint", None, self.inpaint)]
+        for kind, i, s in steps:
+            for key, name in s.from_inputs.items():
+                where = f"{kind}[{i}].{key}" if i is not None else f"{kind}.{key}"
+                out.setdefault(name, []).append(where)
+        return out
+
+    def bind(self, values: dict[str, Any] | None) -> "Recipe":
+        """This recipe with every ``"@name"`` setting replaced by ``values[name]``, validated.
+
+        >>> r = Recipe.from_dict({"segment": [{"method": "clicks", "clicks": "@clicks"}], "inpaint": "telea"})
+        >>> sorted(r.needs)
+        ['clicks']
+        >>> r.bind({"clicks": [(10, 20, True)]}).segment[0].settings["clicks"][0][:2]
+        (10.0, 20.0)
+        """
+        needs = self.needs
+        if not needs:
+            return self
+        values = dict(values or {})
+        missing = [n for n in needs if n not in values]
+        if missing:
+            name = missing[0]
+            raise RetouchError(
+                f"{', '.join(needs[name])} takes the per-image input @{name}, which was not given; "
+                f"pass inputs={{'{name}': ...}} (in a batch: a sidecar column '{name}')"
+            )
+        data = self.to_dict()
+        for kind in ("segment", "refine"):
+            data[kind] = [_substitute(d, values) for d in data[kind]]
+        data["inpaint"] = _substitute(data["inpaint"], values)
+        return type(self).from_dict(data, source="recipe with this image's inputs")
 
     # ------------------------------------------------------------------ running
-    def make_mask(self, image: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """Run the segment and refine steps; return the bool mask and the soft weight (or None)."""
+    def _unbound(self) -> None:
+        if self.needs:
+            self.bind({})  # raises: says which input is missing
+
+    def _start_mask(self, image: np.ndarray, mask: np.ndarray | None, inputs: dict[str, Any] | None) -> np.ndarray | None:
+        if self.inputs is not None and self.inputs.box_as_mask and inputs and inputs.get("box") is not None:
+            rect = box_mask(image.shape, inputs["box"])
+            return rect if mask is None else (check_mask(mask, image.shape) | rect)
+        return mask
+
+    def make_mask(
+        self, image: np.ndarray, mask: np.ndarray | None = None, *, inputs: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Run the segment and refine steps; return the bool mask and the soft weight (or None).
+
+        ``inputs`` holds this image's per-image values (``{"box": ...}``),
+        used by ``"@name"`` settings and by ``[inputs] box_as_mask``.
+        """
         image = check_image(image)
+        if inputs is not None or self.needs:
+            mask = self._start_mask(image, mask, inputs)
+            return self.bind(inputs)._make_mask(image, mask)
+        return self._make_mask(image, mask)
+
+    def _make_mask(self, image: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        self._unbound()
         if mask is not None:
             current = check_mask(mask, image.shape).copy()
         elif self.segment:
@@ -224,24 +471,100 @@ class Recipe(BaseModel):
         weight = None if radius is None else registry.get("refine", "feather").func(current, radius=radius)
         return current, weight
 
-    def apply(self, image: np.ndarray, *, mask: np.ndarray | None = None) -> Result:
+    def apply(self, image: np.ndarray, *, mask: np.ndarray | None = None, inputs: dict[str, Any] | None = None) -> Result:
         """Segment, refine and fill ``image``; pixels outside the mask are left untouched.
 
         An empty mask returns a copy of the image (with an
         :class:`~retouch.inpaint.EmptyMaskWarning`); a mask that covers the
-        whole image is a :class:`~retouch.RetouchError`.
+        whole image is a :class:`~retouch.RetouchError`. ``inputs`` holds the
+        image's per-image values for ``"@name"`` settings (see :meth:`bind`).
         """
         image = check_image(image)
-        current, weight = self.make_mask(image, mask)
+        recipe = self
+        if inputs is not None or self.needs:
+            mask = self._start_mask(image, mask, inputs)
+            recipe = self.bind(inputs)
+        current, weight = recipe._make_mask(image, mask)
         if not current.any():
             warnings.warn("the mask is empty: nothing to fill, image returned unchanged", EmptyMaskWarning, stacklevel=2)
             return Result(image.copy(), current, weight)
         check_fill_mask(current, image.shape)
-        method = self.inpaint.resolve()
-        filled = method.func(image, current, **self.inpaint.settings)
+        method = recipe.inpaint.resolve()
+        filled = method.func(image, current, **recipe.inpaint.settings)
         if weight is not None:
             filled = blend(image, filled, weight)
         return Result(filled, current, weight)
+
+
+class _Errors:
+    """Some of a ValidationError's errors, for :func:`registry._error_text`."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        self._errors = errors
+
+    def errors(self) -> list[Any]:
+        return self._errors
+
+
+def _substitute(step: Any, values: dict[str, Any]) -> Any:
+    if not isinstance(step, dict):
+        return step
+    return {
+        k: (values[v[1:]] if isinstance(v, str) and v.startswith("@") and k not in ("method", "mode") else v)
+        for k, v in step.items()
+    }
+
+
+EXAMPLE_TOML = """\
+# A retouch recipe: segment -> refine -> inpaint. The same file drives
+# `retouch batch IN OUT --recipe FILE`, `retouch remove IMAGE --recipe FILE`
+# and the web app. Check one with `retouch recipe --check FILE`;
+# `retouch methods` lists every method and its settings.
+
+# Per-image inputs for a batch (all optional). Paths are relative to this file.
+[inputs]
+# masks = "masks"        # a mask per image: same relative path and base name,
+                         # any image type; white = fill. Segment steps add to it.
+# mask_threshold = 0     # mask pixels above this 8-bit value count
+sidecar = "boxes.csv"    # values per image. CSV header: image,x,y,w,h (-> @box),
+                         # and/or points ("x y; x y" -> @points), or other columns
+box_as_mask = true       # fill the box itself: a logo or a date stamp at a known place
+missing = "copy"         # an image with no mask / sidecar row: "fail", "skip",
+                         # "copy" it unchanged, or "run" the recipe without it
+
+# Segmenters (optional; none here: the box is the mask). Their masks are
+# combined in order; mode = "add" (default), "subtract" or "intersect".
+# A setting written "@name" is taken per image from the sidecar's column name.
+# [[segment]]
+# method = "grabcut"
+# box = "@box"
+#
+# [[segment]]
+# method = "color_range"
+# color = [255, 255, 255]
+# tolerance = 12
+# mode = "intersect"
+
+[[refine]]
+method = "fill_holes"
+
+[[refine]]
+method = "grow"          # grow the mask so no fringe of the object is left
+pixels = 3
+
+# [[refine]]
+# method = "feather"     # a soft edge when blending the fill in
+# radius = 2
+
+[inpaint]
+method = "telea"         # fast; "auto" picks per hole, "patchmatch" for texture
+radius = 5
+
+[output]
+format = "same"          # keep each input's type, or png, jpg, tif, webp, bmp
+quality = 95             # JPEG / WebP quality
+"""
+"""A commented recipe that loads as-is (``retouch recipe --example``)."""
 
 
 def _validation_text(err: ValidationError) -> str:
@@ -362,7 +685,7 @@ def recipe_for_remove(
     refine: list[dict[str, Any]] = [{"method": "fill_holes"}]
     if grow:
         refine.append({"method": "grow", "pixels": grow})
-    return Recipe(segment=steps, refine=refine, inpaint={"method": method or _default_inpaint()})
+    return Recipe.from_dict({"segment": steps, "refine": refine, "inpaint": {"method": method or _default_inpaint()}})
 
 
 def recipe_for_restore(
@@ -373,7 +696,9 @@ def recipe_for_restore(
     if not steps:
         raise RetouchError("choose at least one detector: scratches, spots or text")
     refine = [{"method": "grow", "pixels": grow}] if grow else []
-    return Recipe(segment=[{"method": s} for s in steps], refine=refine, inpaint={"method": method or _default_inpaint()})
+    return Recipe.from_dict(
+        {"segment": [{"method": s} for s in steps], "refine": refine, "inpaint": {"method": method or _default_inpaint()}}
+    )
 
 
 def restore(
