@@ -115,8 +115,12 @@ def superpixel_labels(
 
     if algorithm == "slic":
         lab = to_lab(image).astype(np.float64)
+        # skimage stretches its input to [0, 1] (min and max over all channels)
+        # before measuring colour distances; dividing the compactness by the
+        # same span keeps distances, and so the compactness, in Lab units.
+        span = float(lab.max() - lab.min()) or 1.0
         labels = slic(
-            lab, n_segments=n, compactness=10.0 if comp is None else comp, sigma=sig,
+            lab, n_segments=n, compactness=(10.0 if comp is None else comp) / span, sigma=sig,
             start_label=0, convert2lab=False, channel_axis=-1, enforce_connectivity=True,
         )
     elif algorithm == "felzenszwalb":

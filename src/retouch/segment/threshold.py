@@ -76,8 +76,10 @@ def threshold(
     block_size : int
         Odd side in pixels of the window of the adaptive methods.
     offset : float
-        Subtracted from the local mean of the adaptive methods, in the image's
-        own scale (as ``value``); positive values select fewer pixels.
+        Subtracted from the local mean of the adaptive methods to give the
+        threshold, in the image's own scale (as ``value``): positive values
+        select more pixels, negative values only those clearly brighter than
+        their surroundings.
     invert : bool
         Select the pixels at or below the threshold instead of those above.
 
@@ -148,10 +150,10 @@ def threshold(
             if lum.min() == lum.max():
                 selected = np.zeros(lum.shape, bool)
             else:
-                t = threshold_otsu(lum) if algorithm == "otsu" else threshold_triangle(lum)
-                selected = lum > t
+                fn = threshold_otsu if algorithm == "otsu" else threshold_triangle
+                selected = lum > _histogram_thresholds(image, lum, fn)
         elif algorithm == "multi_otsu":
-            selected = _multi_otsu(lum, classes=int(classes), select=int(select))
+            selected = _multi_otsu(image, lum, classes=int(classes), select=int(select))
         elif algorithm in ("adaptive_mean", "adaptive_gaussian"):
             block = check_odd(block_size, "block_size", low=3)
             off = check_number(offset, "offset")
@@ -161,7 +163,22 @@ def threshold(
     return ~selected if invert else selected
 
 
-def _multi_otsu(lum: np.ndarray, *, classes: int, select: int) -> np.ndarray:
+def _histogram_thresholds(image: np.ndarray, lum: np.ndarray, fn, **kwargs):
+    """Run a scikit-image histogram threshold ``fn`` with ``lum > t`` meaning "above".
+
+    A grey uint8 image goes to scikit-image as is (one bin per level, its
+    exact thresholds). Other luminances use 256 bins between their minimum
+    and maximum; scikit-image returns the centre of the last bin of the lower
+    class, so half a bin is added to put the whole bin below the threshold.
+    """
+    color, _ = split_alpha(image)
+    if color.ndim == 2 and color.dtype == np.uint8:
+        return fn(np.ascontiguousarray(color), **kwargs)
+    half_bin = 0.5 * float(lum.max() - lum.min()) / 256
+    return fn(lum, nbins=256, **kwargs) + half_bin
+
+
+def _multi_otsu(image: np.ndarray, lum: np.ndarray, *, classes: int, select: int) -> np.ndarray:
     check_number(classes, "classes", low=2, high=5, integer=True)
     if not -classes <= select < classes:
         raise RetouchError(
@@ -174,7 +191,7 @@ def _multi_otsu(lum: np.ndarray, *, classes: int, select: int) -> np.ndarray:
             "use fewer classes"
         )
     try:
-        bounds = threshold_multiotsu(lum, classes=classes)
+        bounds = _histogram_thresholds(image, lum, threshold_multiotsu, classes=classes)
     except ValueError as err:  # too few distinct histogram bins
         raise RetouchError(f"multi-Otsu with {classes} classes failed on this image ({err}); use fewer classes") from None
     labels = np.digitize(lum, bounds, right=True)  # class i: bounds[i-1] < lum <= bounds[i]
