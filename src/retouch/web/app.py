@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import os
@@ -39,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from .. import __version__, io, registry
-from .._validate import ImageFileError, RetouchError
+from .._validate import RetouchError, check_points
 from . import imaging
 from .store import Job, Session, SessionGone, SessionStore
 
@@ -628,6 +629,55 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
                 raise ApiError(422, f"segment method '{m.name}' does not take points")
         return given
 
+    def superpixel_labels_of(s: Session, m: registry.Method, settings: dict[str, Any]) -> np.ndarray:
+        """The session's superpixel labels for these settings, computed once and kept."""
+        from ..segment.superpixels import superpixel_labels
+
+        kw = m.validate({"points": [(0, 0)], **settings}).kwargs()
+        kw.pop("points", None)
+        key = json.dumps(kw, sort_keys=True, default=str)
+        if s.cache.get("superpixel_key") != key or "superpixel_labels" not in s.cache:
+            s.cache.pop("superpixel_labels", None)
+            s.cache["superpixel_labels"] = superpixel_labels(s.image, **kw)
+            s.cache["superpixel_key"] = key
+        return s.cache["superpixel_labels"]
+
+    def superpixel_pick(s: Session, m: registry.Method, settings: dict[str, Any]) -> np.ndarray:
+        """superpixels(image, points=...) with the label image kept between clicks."""
+        try:
+            from ..segment.superpixels import superpixel_labels  # noqa: F401
+        except ImportError:
+            return m(s.image, settings=settings)
+        m.validate(settings)
+        rest = {k: v for k, v in settings.items() if k != "points"}
+        labels = superpixel_labels_of(s, m, rest)
+        pts = check_points(settings["points"], s.shape, "points")
+        return np.isin(labels, np.unique(labels[pts[:, 1], pts[:, 0]]))
+
+    @app.get("/api/sessions/{sid}/superpixels/outline", tags=["images"], summary="Superpixel borders as a transparent PNG at preview size", response_class=Response,
+             responses={200: {"content": {"image/png": {}}}})
+    def superpixel_outline(
+        sid: SID,
+        settings: Annotated[str, Query(description='Settings of segment method \'superpixels\' as JSON, e.g. {"n_segments": 800}.')] = "{}",
+    ) -> Response:
+        s = session_of(sid)
+        m = method_of("segment", "superpixels")
+        try:
+            given = json.loads(settings)
+        except json.JSONDecodeError as e:
+            raise ApiError(422, f"settings must be a JSON object: {e}") from None
+        if not isinstance(given, dict):
+            raise ApiError(422, "settings must be a JSON object")
+        given.pop("points", None)
+        with s.lock:
+            not_busy(s)
+            try:
+                labels = superpixel_labels_of(s, m, given)
+            except RetouchError as e:
+                raise ApiError(422, str(e)) from None
+        data = imaging.outline_png(labels, imaging.preview_scale(s.shape, cfg.preview_max_side))
+        return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     @app.post("/api/sessions/{sid}/segment", response_model=SessionState, tags=["mask"], summary="Run a segmenter (box, wand, colour, threshold, superpixels, detectors, ...)")
     def segment(sid: SID, req: SegmentRequest) -> SessionState:
         s = session_of(sid)
@@ -639,7 +689,10 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    new = m(s.image, settings=settings)
+                    if m.name == "superpixels" and "points" in settings:
+                        new = superpixel_pick(s, m, settings)
+                    else:
+                        new = m(s.image, settings=settings)
             except RetouchError as e:
                 raise ApiError(422, str(e)) from None
             end_click_run(s)
@@ -663,14 +716,17 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             if fresh and not req.positive:
                 raise ApiError(422, "start an object with a positive click (on the object), then correct it with negative clicks")
             try:
+                registry.get("segment", "clicks").validate({**req.settings, "clicks": []})
+                check_points([(req.x, req.y)], s.shape, "the click")
                 if s.clicks is None or (fresh and req.settings != s.click_settings):
                     s.clicks = None
                     s.clicks = ClickSession(s.image, **req.settings)
                     s.click_settings = dict(req.settings)
                 if fresh:
                     s.clicks.reset()
-                    s.click_run = run = {"base": s.mask.copy(), "mode": req.mode, "id": time.monotonic_ns()}
+                    run = {"base": s.mask.copy(), "mode": req.mode, "id": time.monotonic_ns()}
                 m = s.clicks.add(req.x, req.y, req.positive)
+                s.click_run = run
             except RetouchError as e:
                 raise ApiError(422, str(e)) from None
             tag = ("clicks", run["id"])
@@ -696,8 +752,9 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             t0 = time.perf_counter()
             stroke = imaging.stroke_mask(s.shape, req.points, req.radius)
             end_click_run(s)
-            s.set_mask(combine(s.mask, stroke, req.mode), "brush" if req.mode == "add" else "eraser")
-            return state(s, None, time.perf_counter() - t0)
+            what = "brush" if req.mode == "add" else "eraser"
+            s.set_mask(combine(s.mask, stroke, req.mode), what)
+            return state(s, f"{what}: {int(stroke.sum())} pixels", time.perf_counter() - t0)
 
     @app.post("/api/sessions/{sid}/shape", response_model=SessionState, tags=["mask"], summary="Select a rectangle, ellipse or polygon (lasso)")
     def shape(sid: SID, req: ShapeRequest) -> SessionState:
@@ -725,7 +782,7 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
                 cv2.fillPoly(canvas, [pts], 1, cv2.LINE_8, 4)
             end_click_run(s)
             s.set_mask(combine(s.mask, canvas.astype(bool), req.mode), f"{req.shape} ({req.mode})")
-            return state(s)
+            return state(s, f"{req.shape}: {int(np.count_nonzero(canvas))} pixels ({req.mode})")
 
     @app.post("/api/sessions/{sid}/refine", response_model=SessionState, tags=["mask"], summary="Grow, shrink, fill holes, remove small parts, smooth, invert, ...")
     def refine(sid: SID, req: RefineRequest) -> SessionState:
@@ -751,7 +808,7 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             not_busy(s)
             end_click_run(s)
             s.set_mask(np.zeros(s.shape, bool), "clear")
-            return state(s)
+            return state(s, "mask cleared")
 
     @app.post("/api/sessions/{sid}/mask", response_model=SessionState, tags=["mask"], summary="Load a mask file (white = selected)")
     def load_mask(sid: SID, file: Annotated[UploadFile, File(description="A mask image of the image's size; non-zero = selected.")],

@@ -31,6 +31,7 @@ __all__ = [
     "preview_scale",
     "preview_bytes",
     "overlay_png",
+    "outline_png",
     "histogram",
     "stroke_mask",
     "decode_upload",
@@ -124,6 +125,21 @@ def overlay_png(mask: np.ndarray, scale: float, *, color: tuple[int, int, int] =
     out[..., 1] = color[1]
     out[..., 2] = color[0]
     out[..., 3] = np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".png", out, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return buf.tobytes()
+
+
+def outline_png(labels: np.ndarray, scale: float, *, opacity: float = 0.55) -> bytes:
+    """Borders between labelled segments as a transparent RGBA PNG at preview size (white lines)."""
+    size = preview_size(labels.shape, scale)
+    small = labels
+    if (size[0], size[1]) != (labels.shape[1], labels.shape[0]):
+        small = cv2.resize(labels.astype(np.int32), size, interpolation=cv2.INTER_NEAREST)
+    edge = np.zeros(small.shape, bool)
+    edge[:, 1:] |= small[:, 1:] != small[:, :-1]
+    edge[1:, :] |= small[1:, :] != small[:-1, :]
+    out = np.zeros((size[1], size[0], 4), np.uint8)
+    out[edge] = (255, 255, 255, int(opacity * 255))
     ok, buf = cv2.imencode(".png", out, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     return buf.tobytes()
 

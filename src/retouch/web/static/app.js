@@ -23,6 +23,7 @@
   };
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
   const fmtPct = (f) => (f === 0 ? "0 %" : f < 0.001 ? "< 0.1 %" : (100 * f).toFixed(f < 0.1 ? 2 : 1) + " %");
+  const plain = (t) => String(t || "").replace(/``/g, "").replace(/:\w+:`([^`]*)`/g, "$1");
   const plural = (n, w) => `${n} ${w}${n === 1 ? "" : "s"}`;
 
   const ICONS = {
@@ -58,6 +59,7 @@
     forms: {},            // per tool: settings form
     threshold: { value: 128, invert: false, hist: null, lum: null, lumFor: -1, pending: null },
     picked: null,
+    outline: null,        // superpixel borders (preview size)
   };
 
   const canvas = $("view");
@@ -169,6 +171,7 @@
     d.ready = "1";
     refreshUi();
     if (A.tool === "threshold") updateThresholdPreview();
+    if (A.tool === "superpixel" && A.outlineFor !== st.image_version) loadOutline();
     draw();
   }
 
@@ -249,11 +252,19 @@
       }
       if (A.showMask && A.img.overlay) ctx.drawImage(A.img.overlay, v.ox, v.oy, pw, ph);
       if (A.threshold.pending && A.tool === "threshold") ctx.drawImage(A.threshold.pending, v.ox, v.oy, pw, ph);
+      if (A.outline && A.tool === "superpixel") ctx.drawImage(A.outline, v.ox, v.oy, pw, ph);
     }
     ctx.strokeStyle = "rgba(255,255,255,.08)";
     ctx.lineWidth = 1;
     ctx.strokeRect(v.ox - 0.5, v.oy - 0.5, pw + 1, ph + 1);
     if (A.compare && !A.holdOriginal) drawDivider(v.ox + pw * A.split, v.oy, ph);
+    const labels = $("compare-labels");
+    if (A.compare) {
+      const r = canvas.getBoundingClientRect(), stage = $("stage").getBoundingClientRect();
+      const left = Math.max(0, v.ox + r.left - stage.left), right = Math.min(stage.width, v.ox + pw + r.left - stage.left);
+      labels.style.left = `${left}px`; labels.style.width = `${Math.max(0, right - left)}px`; labels.style.right = "auto";
+      labels.style.top = `${Math.max(0, v.oy + r.top - stage.top) + 8}px`;
+    }
     drawGesture();
     drawClicks();
     drawCursor();
@@ -364,6 +375,7 @@
     canvas.classList.toggle("brush", id === "brush" || id === "eraser");
     buildToolBody(t);
     if (id === "threshold") enterThreshold();
+    if (id === "superpixel") loadOutline();
     draw();
   }
 
@@ -484,7 +496,8 @@
       body.append(el("div", { class: "row" }, el("span", { text: "Picked" }), el("span", { id: "picked" }, el("span", { class: "swatch", id: "swatch" }), el("span", { id: "picked-text", class: "muted", text: "click the image" }))));
     }
     if (m) {
-      const spec = TOOL_FORMS[t.id] || { exclude: [], primary: null };
+      const spec = Object.assign({}, TOOL_FORMS[t.id] || { exclude: [], primary: null });
+      if (t.id === "superpixel") spec.onchange = () => loadOutline();
       const form = settingsForm(m.settings, spec);
       A.forms[t.id] = form;
       body.append(form.el);
@@ -500,9 +513,23 @@
       const form = settingsForm(m.settings, { primary: [] });
       A.forms["detect:" + name] = form;
       const run = el("button", { class: "btn small primary", "data-detector": name, onclick: () => runSegment(name, form.values(), {}) }, "Find");
-      list.append(el("div", { class: "detector" }, el("div", { class: "top" }, el("b", { text: name.replace(/_/g, " ") }), run), el("p", { class: "hint", text: m.summary }), form.el));
+      list.append(el("div", { class: "detector" }, el("div", { class: "top" }, el("b", { text: name.replace(/_/g, " ") }), run), el("p", { class: "hint", text: plain(m.summary) }), form.el));
     }
     body.append(list);
+  }
+
+  async function loadOutline() {
+    if (!A.s || A.tool !== "superpixel") return;
+    const form = A.forms.superpixel;
+    const q = encodeURIComponent(JSON.stringify(form ? form.values() : {}));
+    const version = A.s.image_version;
+    const im = await busyDo("Superpixels", async () => {
+      const url = sp(`/superpixels/outline?settings=${q}&v=${version}`);
+      const res = await fetch(url);
+      if (!res.ok) { const d = await res.json().catch(() => ({})); throw new ApiError(res.status, d.detail || res.statusText); }
+      return loadImage(URL.createObjectURL(await res.blob()));
+    });
+    if (im) { A.outline = im; A.outlineFor = version; draw(); }
   }
 
   // ------------------------------------------------------------------ threshold tool
@@ -553,7 +580,7 @@
     g.clearRect(0, 0, W, H);
     if (!th.hist) return;
     const counts = th.hist.counts;
-    const logs = counts.map((n) => Math.log1p(n));
+    const logs = counts.map((n) => Math.sqrt(n));
     const max = Math.max(...logs) || 1;
     const bw = W / 256;
     for (let i = 0; i < 256; i++) {
@@ -606,7 +633,9 @@
     if (!A.s || !A.threshold.hist) return;
     const th = A.threshold;
     const value = th.value * th.hist.value_scale;
-    await runSegment("threshold", { method: "fixed", value, invert: th.invert }, {});
+    const props = (methodInfo("segment", "threshold").settings.properties) || {};
+    const key = "algorithm" in props ? "algorithm" : "method";
+    await runSegment("threshold", { [key]: "fixed", value, invert: th.invert }, {});
   }
 
   // ------------------------------------------------------------------ actions
@@ -725,7 +754,7 @@
     sel.value = A.config.default_inpaint;
     const show = () => {
       const m = methodInfo("inpaint", sel.value);
-      $("fill-summary").textContent = m ? m.summary : "";
+      $("fill-summary").textContent = m ? plain(m.summary) : "";
       const f = settingsForm(m ? m.settings : {}, { primary: [] });
       A.forms.fill = f;
       const box = $("fill-settings");
@@ -872,6 +901,7 @@
     A.compare = false;
     A.threshold.hist = null; A.threshold.lum = null; A.threshold.lumFor = -1; A.threshold.touched = false; A.threshold.pending = null;
     A.picked = null;
+    A.outline = null; A.outlineFor = -1;
   }
 
   // ------------------------------------------------------------------ pointer input

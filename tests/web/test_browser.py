@@ -1,0 +1,268 @@
+"""The web app in a real browser: Debian's Chromium driven by Playwright.
+
+The main test is what a person does: open a photo, draw a box around the
+space-shuttle model, see the mask, fill it, compare before and after, undo
+and redo, and download; the downloaded file may differ from the photo only
+inside the downloaded mask. Screenshots of the app in use are saved in
+``bench-out/web/`` (or ``$RETOUCH_SCREENSHOTS``).
+"""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from retouch import io
+
+pytestmark = pytest.mark.browser
+
+BOX = (345, 2, 475, 295)  # x0, y0, x1, y1 around the shuttle model in skimage's astronaut
+
+
+def at(page, x: float, y: float) -> tuple[float, float]:
+    """Screen position of image pixel (x, y)."""
+    sx, sy = page.evaluate("([x, y]) => retouchApp.toScreen(x, y)", [x, y])
+    return sx, sy
+
+
+def drag(page, a, b, steps: int = 8, modifiers: tuple[str, ...] = ()) -> None:
+    for k in modifiers:
+        page.keyboard.down(k)
+    page.mouse.move(*at(page, *a))
+    page.mouse.down()
+    page.mouse.move(*at(page, *b), steps=steps)
+    page.mouse.up()
+    for k in modifiers:
+        page.keyboard.up(k)
+
+
+def body(page, key: str) -> str:
+    return page.evaluate("(k) => document.body.dataset[k] || ''", key)
+
+
+def wait_body(page, expression: str, timeout: float = 30_000) -> None:
+    page.wait_for_function(f"() => {{ const d = document.body.dataset; return {expression}; }}", timeout=timeout)
+
+
+def canvas_pixel(page, x: float, y: float) -> list[int]:
+    """RGBA of the canvas where image pixel (x, y) is drawn."""
+    return page.evaluate(
+        """([x, y]) => {
+            const c = document.getElementById('view');
+            const [sx, sy] = retouchApp.toScreen(x, y);
+            const r = c.getBoundingClientRect(), k = c.width / r.width;
+            return Array.from(c.getContext('2d').getImageData(Math.round((sx - r.left) * k), Math.round((sy - r.top) * k), 1, 1).data);
+        }""",
+        [x, y],
+    )
+
+
+def open_photo(page, path) -> None:
+    page.set_input_files("#file-input", str(path))
+    wait_body(page, "d.ready === '1' && d.session")
+
+
+def screenshot(page, name: str) -> None:
+    folder = page.screenshots_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / name))
+
+
+def test_open_box_fill_compare_undo_download(page, photo_png, tmp_path):
+    assert page.is_visible("#empty")
+    open_photo(page, photo_png)
+    assert not page.is_visible("#empty")
+    assert page.inner_text("#file-name") == "astronaut.png"
+    assert "512 × 512" in page.inner_text("#stat-image")
+
+    # box tool: B, then drag around the shuttle
+    page.focus("#view")
+    page.keyboard.press("b")
+    assert body(page, "tool") == "box"
+    x0, y0, x1, y1 = BOX
+    drag(page, (x0, y0), (x1, y1))
+    wait_body(page, "Number(d.maskPixels) > 0")
+    state = page.evaluate("retouchApp.state")
+    assert 0.02 < state["mask_fraction"] < (x1 - x0) * (y1 - y0) / 512**2 + 0.01
+    assert state["undo_label"].startswith(("grabcut", "rectangle"))
+
+    # the overlay is drawn: hiding the mask (M) changes the pixels inside the selection only
+    page.wait_for_timeout(100)
+    inside, outside = (x0 + x1) / 2, (y0 + y1) / 2
+    shown = canvas_pixel(page, inside, outside)
+    far = canvas_pixel(page, 60, 450)
+    page.keyboard.press("m")
+    hidden = canvas_pixel(page, inside, outside)
+    assert shown != hidden and canvas_pixel(page, 60, 450) == far
+    page.keyboard.press("m")
+
+    # grow the selection a little so no fringe is left, then fill
+    page.fill("#refine-px", "4")
+    page.click("#grow-btn")
+    wait_body(page, f"Number(d.maskPixels) > {state['mask_pixels']}")
+    page.click("#fill-btn")
+    page.wait_for_selector("#progress", state="visible", timeout=5_000)
+    assert "Filling with" in page.inner_text("#progress-text")
+    wait_body(page, "d.fills === '1' && d.job === 'idle'", timeout=120_000)
+    assert page.is_hidden("#progress")
+    assert body(page, "maskPixels") == "0"
+    assert "Filled with" in page.inner_text("#status")
+
+    # compare: the split shows the original on the left of the divider
+    page.click("#compare-btn")
+    assert body(page, "compare") == "1" and page.is_visible("#compare-labels")
+    split_at = x0 + (x1 - x0) * 0.5
+    mid = at(page, 256, 256)
+    page.mouse.move(*mid)
+    page.mouse.down()
+    page.mouse.move(*at(page, split_at, 256), steps=6)
+    page.mouse.up()
+    page.wait_for_timeout(100)
+    left, right = canvas_pixel(page, split_at - 40, 150), canvas_pixel(page, split_at + 40, 150)
+    page.click("#compare-btn")
+    page.wait_for_timeout(50)
+    assert canvas_pixel(page, split_at + 40, 150) == right  # right of the divider: the result
+    assert canvas_pixel(page, split_at - 40, 150) != left  # left of it was the original
+    page.click("#compare-btn")
+    page.mouse.move(*at(page, 20, 500))
+    screenshot(page, "retouch-web-compare.png")
+    page.click("#compare-btn")
+
+    # hold \ to see the original
+    page.focus("#view")
+    page.keyboard.down("\\")
+    assert body(page, "holding") == "1"
+    page.keyboard.up("\\")
+
+    # undo the fill (Ctrl+Z): the mask comes back; redo it (Ctrl+Shift+Z)
+    page.keyboard.press("Control+z")
+    wait_body(page, "d.fills === '0' && Number(d.maskPixels) > 0")
+    page.keyboard.press("Control+Shift+z")
+    wait_body(page, "d.fills === '1' && d.maskPixels === '0'")
+
+    # download the result and the mask
+    with page.expect_download() as got:
+        page.click("#download-image")
+    result = got.value
+    assert result.suggested_filename == "astronaut.retouched.png"
+    result_path = tmp_path / result.suggested_filename
+    result.save_as(result_path)
+    with page.expect_download() as got:
+        page.click("#download-mask")
+    mask_path = tmp_path / got.value.suggested_filename
+    got.value.save_as(mask_path)
+
+    original = io.read(photo_png)
+    out = io.read(result_path)
+    mask = io.read_mask(mask_path)
+    assert out.shape == original.shape and out.dtype == original.dtype
+    changed = (out != original).any(axis=2)
+    assert changed.sum() > 0.5 * mask.sum()
+    assert not (changed & ~mask).any(), "pixels outside the mask changed"
+    ys, xs = np.nonzero(mask)
+    assert xs.min() >= x0 - 8 and xs.max() <= x1 + 8 and ys.max() <= y1 + 8
+
+
+def test_drop_wand_modifiers_brush_refine_and_threshold(page, photo_png):
+    # drag and drop a file onto the page
+    payload = base64.b64encode(photo_png.read_bytes()).decode()
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+            const stage = document.getElementById('stage');
+            stage.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true }));
+            stage.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""",
+        payload,
+    )
+    wait_body(page, "d.ready === '1' && d.session")
+    assert page.inner_text("#file-name") == "dropped.png"
+    page.focus("#view")
+
+    # magic wand on the dark lower-right background, then Alt-click subtracts it again
+    page.keyboard.press("w")
+    assert body(page, "tool") == "wand"
+    page.mouse.click(*at(page, 500, 300))
+    wait_body(page, "Number(d.maskPixels) > 0")
+    first = int(body(page, "maskPixels"))
+    page.keyboard.down("Alt")
+    page.mouse.click(*at(page, 500, 300))
+    page.keyboard.up("Alt")
+    wait_body(page, f"Number(d.maskPixels) < {first}")
+
+    # X toggles subtract; the brush always adds (eraser subtracts)
+    page.keyboard.press("x")
+    assert body(page, "mode") == "subtract"
+    page.keyboard.press("x")
+    page.keyboard.press("p")
+    before = int(body(page, "maskPixels"))
+    drag(page, (40, 40), (200, 60))
+    wait_body(page, f"Number(d.maskPixels) > {before}")
+    painted = int(body(page, "maskPixels"))
+    page.keyboard.press("e")
+    drag(page, (40, 40), (120, 50))
+    wait_body(page, f"Number(d.maskPixels) < {painted}")
+
+    # refine buttons: fill holes and grow
+    erased = int(body(page, "maskPixels"))
+    page.click("#grow-btn")
+    wait_body(page, f"Number(d.maskPixels) > {erased}")
+
+    # threshold: histogram, a live preview while the slider moves, then Apply
+    page.keyboard.press("Delete")
+    wait_body(page, "d.maskPixels === '0'")
+    page.keyboard.press("t")
+    assert page.is_visible("#hist")
+    page.wait_for_function("() => Number(document.getElementById('threshold-value').value) > 0")
+    page.fill("#threshold-value", "200")
+    page.wait_for_timeout(50)
+    screenshot(page, "retouch-web-threshold.png")
+    page.click("#threshold-apply")
+    wait_body(page, "Number(d.maskPixels) > 0")
+    state = page.evaluate("retouchApp.state")
+    assert state["undo_label"] == "threshold (add)"
+
+    # undo back to nothing with the toolbar button
+    while page.evaluate("retouchApp.state.can_undo"):
+        version = body(page, "version")
+        page.click("#undo-btn")
+        wait_body(page, f"d.version !== '{version}'")
+    assert body(page, "maskPixels") == "0"
+
+
+def test_click_tool_and_help(page, photo_png):
+    open_photo(page, photo_png)
+    if not page.is_visible("[data-tool='clicks']"):
+        pytest.skip("the click segmenter is not installed")
+    page.focus("#view")
+    page.keyboard.press("c")
+    page.mouse.click(*at(page, 410, 150))
+    wait_body(page, "Number(d.maskPixels) > 0")
+    assert page.evaluate("retouchApp.state.clicks.length") == 1
+    assert "1 positive" in page.inner_text("#clicks-count")
+    pos = int(body(page, "maskPixels"))
+    page.mouse.click(*at(page, 300, 450), button="right")  # a negative click
+    page.wait_for_function("() => retouchApp.state.clicks.length === 2")
+    assert page.evaluate("retouchApp.state.clicks[1][2]") is False
+    page.keyboard.press("Enter")  # new object
+    page.wait_for_function("() => retouchApp.state.clicks.length === 0")
+    assert int(body(page, "maskPixels")) > 0 and pos > 0
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#help")
+
+
+def test_bad_upload_shows_the_error_and_the_page_goes_on(page, photo_png, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"not an image")
+    page.set_input_files("#file-input", str(bad))
+    page.wait_for_selector("#toast", state="visible")
+    assert "notes.png is not an image retouch can read" in page.inner_text("#toast")
+    assert page.is_visible("#empty")
+    open_photo(page, photo_png)
+    assert page.inner_text("#file-name") == "astronaut.png"
