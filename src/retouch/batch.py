@@ -721,6 +721,7 @@ def _run_locked(
     finally:
         bar.stop()
         rep.not_started = len(p.tasks) - finished
+        rep.failed.sort(key=lambda r: r["image"])
         rep.seconds = time.perf_counter() - t0
     if engine == "in-process":
         rep.workers_peak_rss_mb = {str(os.getpid()): round(peak_rss_mb(), 1)}
