@@ -1,0 +1,169 @@
+"""retouch.segment.grabcut: from a box, a rough mask, and foreground / background marks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from skimage import data
+from skimage.filters import sobel
+from skimage.segmentation import watershed
+
+from retouch import RetouchError, registry
+from retouch.segment.grabcut import grabcut
+
+GREEN, RED, BLUE = (40, 140, 50), (210, 40, 40), (40, 60, 220)
+
+
+def _scene(h: int = 60, w: int = 80, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy red square on green; returns (RGB uint8, true mask)."""
+    rng = np.random.default_rng(seed)
+    image = np.empty((h, w, 3), np.float64)
+    image[:] = GREEN
+    truth = np.zeros((h, w), bool)
+    truth[20:40, 30:50] = True
+    image[truth] = RED
+    image += rng.normal(0, 6, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), truth
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def test_registered():
+    m = registry.get("segment", "grabcut")
+    assert set(m.arrays) == {"mask", "foreground_mask", "background_mask"}
+    assert m.settings().iterations == 10
+
+
+def test_smoke():
+    image, truth = _scene()
+    mask = grabcut(image, box=(25, 15, 30, 30))
+    assert mask.shape == truth.shape and mask.dtype == bool
+    assert _iou(mask, truth) > 0.97
+
+
+@pytest.mark.parametrize("form", ["u16", "f32", "rgba", "grey", "hw1"])
+def test_shapes_and_dtypes(form):
+    image, truth = _scene()
+    if form == "u16":
+        image = image.astype(np.uint16) * 257
+    elif form == "f32":
+        image = image.astype(np.float32) / 255
+    elif form == "rgba":
+        image = np.dstack([image, np.full(truth.shape, 128, np.uint8)])
+    elif form in ("grey", "hw1"):
+        image = np.ascontiguousarray(image[..., 0])  # the red channel: square bright, field dark
+        image = image[..., None] if form == "hw1" else image
+    mask = grabcut(image, box=(25, 15, 30, 30), iterations=3)
+    assert mask.shape == truth.shape and mask.dtype == bool
+    assert _iou(mask, truth) > 0.95
+
+
+def test_same_result_for_uint8_and_uint16():
+    image, _ = _scene()
+    a = grabcut(image, box=(25, 15, 30, 30), iterations=2)
+    b = grabcut(image.astype(np.uint16) * 257, box=(25, 15, 30, 30), iterations=2)
+    assert np.array_equal(a, b)  # 8-bit inside, and seeded: repeatable
+
+
+def test_input_unchanged():
+    image, truth = _scene()
+    image.setflags(write=False)
+    rough = ndi.binary_dilation(truth, iterations=3)
+    rough.setflags(write=False)
+    fg = np.zeros_like(truth)
+    fg[30, 40] = True
+    fg.setflags(write=False)
+    before = (image.copy(), rough.copy(), fg.copy())
+    grabcut(image, box=(25, 15, 30, 30), mask=rough, foreground_mask=fg, background=[(2, 2)], iterations=2)
+    assert np.array_equal(image, before[0]) and np.array_equal(rough, before[1]) and np.array_equal(fg, before[2])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, r"grabcut needs a box, a mask or foreground marks to know the object; give box=\(x, y, w, h\)"),
+        ({"box": (100, 100, 10, 10)}, r"box \(100, 100, 10, 10\) lies outside the 80x60 image"),
+        ({"box": (5, 5, 0, 10)}, "box width and height must be positive"),
+        ({"box": (5, 5, 10)}, "box: Tuple should have at least 4 items|box.3: Field required"),
+        ({"box": (0, 0, 80, 60)}, "nothing is left as background to learn from"),
+        ({"box": (5, 5, 20, 20), "foreground": [(80, 5)]}, r"foreground\[0\] \(80, 5\) is outside the 80x60 image"),
+        ({"box": (5, 5, 20, 20), "background": [(5, -3)]}, r"background\[0\] \(5, -3\) is outside"),
+        ({"box": (5, 5, 20, 20), "mask": np.zeros((10, 10), bool)}, "mask is 10x10 but the image is 80x60"),
+        ({"box": (5, 5, 20, 20), "mask": np.zeros((60, 80), np.uint8)}, "mask must be a bool array"),
+        ({"box": (5, 5, 20, 20), "mask": np.zeros((60, 80), bool)}, "nothing is marked as the object"),
+        ({"box": (5, 5, 2, 2)}, "GrabCut needs at least 5 object pixels to learn colours from, got 4"),
+        ({"box": (5, 5, 20, 20), "iterations": 0}, "iterations: Input should be greater than or equal to 1"),
+        ({"box": (5, 5, 20, 20), "radius": -1}, "radius: Input should be greater than or equal to 0"),
+        ({"box": (5, 5, 20, 20), "color_space": "hsv"}, "color_space: Input should be 'lab' or 'rgb'"),
+    ],
+)
+def test_bad_input(kwargs, message):
+    image, _ = _scene()
+    with pytest.raises(RetouchError, match=message):
+        grabcut(image, **kwargs)
+
+
+def test_hand_checked_marks():
+    image, truth = _scene()
+    # a blue square inside the box too: the box alone takes both squares
+    image[22:30, 52:58] = BLUE
+    blue = np.zeros_like(truth)
+    blue[22:30, 52:58] = True
+    both = grabcut(image, box=(25, 15, 38, 30))
+    assert both[blue].all() and _iou(both & ~blue, truth) > 0.97
+    # a background click on the blue square teaches GrabCut that blue is background
+    red_only = grabcut(image, box=(25, 15, 38, 30), background=[(55, 26)], radius=2)
+    assert not red_only[blue].any() and _iou(red_only, truth) > 0.97
+    # foreground marks are always kept, even outside the box
+    kept = grabcut(image, box=(25, 15, 30, 30), foreground=[(5, 5)], radius=1)
+    assert kept[4:7, 4:7].sum() == 5 and kept[5, 5]
+
+
+def test_hand_checked_mask_and_marks_only():
+    image, truth = _scene()
+    rough = ndi.binary_dilation(truth, iterations=4)  # a sloppy selection, no box
+    assert _iou(grabcut(image, mask=rough), truth) > 0.97
+    # scribbles only: one stroke on the square, one on the green
+    fg = np.zeros_like(truth)
+    fg[28:32, 35:45] = True
+    bg = np.zeros_like(truth)
+    bg[5:8, 5:70] = True
+    assert _iou(grabcut(image, foreground_mask=fg, background_mask=bg), truth) > 0.97
+    # points only
+    assert _iou(grabcut(image, foreground=[(40, 30)], background=[(10, 10), (70, 50)], radius=3), truth) > 0.97
+
+
+def test_min_part_drops_small_parts():
+    image, truth = _scene()
+    image[44:46, 52:54] = RED  # a 2x2 red speck inside the box, far from the square
+    keep = grabcut(image, box=(25, 15, 33, 33), min_part=0)
+    drop = grabcut(image, box=(25, 15, 33, 33))
+    assert keep[44:46, 52:54].all() and not drop[44:46, 52:54].any()
+    assert np.array_equal(keep & ~drop, np.pad(np.ones((2, 2), bool), ((44, 14), (52, 26))))
+
+
+def test_quality_coin():
+    """A box around one coin of data.coins: the coin as scikit-image's tutorial segments it."""
+    coins = data.coins()
+    markers = np.zeros(coins.shape, np.uint8)
+    markers[coins < 30] = 1
+    markers[coins > 150] = 2
+    reference = ndi.binary_fill_holes(watershed(sobel(coins), markers) == 2)
+    x, y, w, h = box = (305, 156, 75, 70)
+    truth = np.zeros_like(reference)
+    truth[y : y + h, x : x + w] = reference[y : y + h, x : x + w]
+    assert _iou(grabcut(coins, box=box), truth) > 0.95
+
+
+def test_quality_photo_composite(coffee, chelsea):
+    """A disk cut from the coffee photo pasted on the cat photo: the box finds the disk."""
+    background = chelsea[50:200, 100:300].copy()
+    yy, xx = np.mgrid[:150, :200]
+    truth = (yy - 75) ** 2 / 45**2 + (xx - 100) ** 2 / 60**2 <= 1
+    obj = coffee[75:225, 190:390]  # the cup and its crema
+    image = np.where(truth[..., None], obj, background)
+    mask = grabcut(image, box=(30, 20, 140, 110))
+    assert _iou(mask, truth) > 0.9
