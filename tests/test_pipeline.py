@@ -125,14 +125,20 @@ def test_remove_recipe_choice():
         recipe_for_remove()
 
 
-def test_remove_with_box_on_a_real_photo(astronaut):
-    out, mask = retouch.remove(astronaut, box=(345, 0, 130, 295), method="telea", return_mask=True)
-    assert out.shape == astronaut.shape and out.dtype == astronaut.dtype
-    assert np.array_equal(out[~mask], astronaut[~mask])
-    # the shuttle model is found inside its box, and is a sizeable part of it
+def test_remove_with_box_and_point_on_a_real_photo():
+    from skimage import data
+
+    rocket = data.rocket()
+    out, mask = retouch.remove(rocket, box=(296, 122, 50, 290), points=[(321, 140)], method="telea", return_mask=True)
+    assert out.shape == rocket.shape and out.dtype == rocket.dtype
+    assert np.array_equal(out[~mask], rocket[~mask])
+    # hand-checked: the rocket's body and nose are columns 312..331, rows 135..400
+    assert mask[135:400, 312:331].mean() > 0.97
     box = np.zeros_like(mask)
-    box[0:295, 345:475] = True
-    assert mask[box].mean() > 0.25 and (mask & ~box).sum() < 0.05 * mask.sum()
+    box[122 - 4 : 412 + 4, 296 - 4 : 346 + 4] = True
+    assert not (mask & ~box).any()  # nothing outside the box (plus the 3 px growth)
+    # the fill is sky-dark where the white rocket was
+    assert out[200:300, 318:326].mean() < 0.6 * rocket[200:300, 318:326].mean()
 
 
 def test_remove_input_unchanged(astronaut):

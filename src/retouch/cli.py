@@ -483,7 +483,7 @@ def methods(
 def demo(
     out_dir: Path = typer.Option(Path("retouch-demo"), "--out", help="Folder to write the pictures into."),
 ) -> None:
-    """Remove the space-shuttle model from scikit-image's astronaut photo and show each step."""
+    """Remove the rocket from scikit-image's launch-pad photo and show each step."""
     from .demo import run_demo
 
     run_demo(out_dir, console=err)

@@ -1,8 +1,9 @@
 """``retouch demo``: the main job on a photo that ships with scikit-image.
 
-Removes the space-shuttle model from the astronaut portrait: a box around it,
-GrabCut to find it, holes filled and the mask grown, then the hole filled.
-Writes before, mask, overlay, after and a side-by-side picture.
+Removes the rocket from scikit-image's launch-pad photo (``data.rocket()``):
+a box around it and one foreground point on its nose cone, GrabCut to find
+it, holes filled and the mask grown, then the hole filled. Writes before,
+mask, overlay, after and a side-by-side picture.
 """
 
 from __future__ import annotations
@@ -18,17 +19,20 @@ from ._convert import overlay
 from ._validate import RetouchError
 from .pipeline import Recipe, _default_inpaint
 
-__all__ = ["DEMO_BOX", "demo_recipe", "run_demo"]
+__all__ = ["DEMO_BOX", "DEMO_POINTS", "demo_recipe", "run_demo"]
 
-DEMO_BOX = (345, 0, 130, 295)
-"""x, y, width, height of the box around the shuttle model in ``skimage.data.astronaut()``."""
+DEMO_BOX = (296, 122, 50, 290)
+"""x, y, width, height of the box around the rocket in ``skimage.data.rocket()``."""
+
+DEMO_POINTS = [(321, 140)]
+"""A foreground point on the nose cone, which GrabCut alone leaves out (its dark band looks like sky)."""
 
 
 def demo_recipe() -> Recipe:
-    """Box -> GrabCut -> fill holes -> grow 6 px -> fill with the default method."""
+    """Box + point -> GrabCut -> fill holes -> grow 6 px -> fill with the default method."""
     return Recipe.from_dict(
         {
-            "segment": [{"method": "grabcut", "box": DEMO_BOX}],
+            "segment": [{"method": "grabcut", "box": DEMO_BOX, "foreground": DEMO_POINTS}],
             "refine": [{"method": "fill_holes"}, {"method": "grow", "pixels": 6}],
             "inpaint": {"method": _default_inpaint()},
         },
@@ -57,9 +61,11 @@ def run_demo(out_dir: Path, *, console: Console | None = None) -> dict[str, Path
     if out_dir.exists() and not out_dir.is_dir():
         raise RetouchError(f"{out_dir} exists and is not a folder; choose another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
-    image = data.astronaut()
+    image = data.rocket()
     recipe = demo_recipe()
-    console.print(f"photo: scikit-image astronaut, {image.shape[1]}x{image.shape[0]}; box {DEMO_BOX}")
+    console.print(
+        f"photo: scikit-image rocket, {image.shape[1]}x{image.shape[0]}; box {DEMO_BOX}, foreground point {DEMO_POINTS[0]}"
+    )
     t0 = time.perf_counter()
     with console.status("segmenting with GrabCut from the box…"):
         mask, _ = recipe.make_mask(image)
