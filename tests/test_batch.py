@@ -496,3 +496,26 @@ def test_recipe_example_prints_a_recipe_that_runs(tmp_path):
 def test_recipe_command_needs_one_option():
     r = CliRunner().invoke(app, ["recipe"])
     assert r.exit_code == 1 and "give --example or --check FILE" in r.output
+
+
+def test_a_lost_worker_s_images_are_retried(tmp_path):
+    root = make_tree(tmp_path)
+    killed: list[int] = []
+
+    def kill_first_worker(rec):
+        if not killed and rec.get("pid") not in (None, os.getpid()):
+            killed.append(rec["pid"])
+            os.kill(rec["pid"], signal.SIGKILL)
+
+    rep = batch.run(root / "in", root / "out", Recipe.load(root / "recipe.toml"), workers=1, on_record=kill_first_worker)
+    assert killed
+    assert rep.counts == {"done": 5, "skipped": 0, "failed": 2}
+    assert outputs(root / "out") == sorted(GOOD) and not part_files(root / "out")
+
+
+def test_a_mistake_leaves_no_output_folder(tmp_path):
+    needs = Recipe.from_dict({"refine": [{"method": "grow", "pixels": "@grow"}], "inpaint": "telea"})
+    make_tree(tmp_path)
+    with pytest.raises(RetouchError, match="say where from"):
+        batch.run(tmp_path / "in", tmp_path / "out", needs, workers=0)
+    assert not (tmp_path / "out").exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import resource
 import signal
 import sys
 import time
@@ -31,7 +30,11 @@ def _recipe(text: str) -> Any:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MiB."""
+    """This process's peak resident memory so far, in MiB (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

@@ -54,6 +54,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import signal
 import threading
 import time
@@ -237,8 +238,6 @@ def plan(
                 continue
             if missing == "copy":
                 action = "copy"
-            elif values is not None and needs:
-                values = None  # 'run' without the incomplete row is not possible when steps need it
         if action == "run" and needs and (values is None or any(n not in values for n in needs)):
             failed.append(_record(e.rel, "failed", f"{e.rel}: the recipe takes @{next(iter(needs))} and this image has none"))
             continue
@@ -635,9 +634,17 @@ def run(
     if not bfs.is_url(dst) and Path(dst).exists() and not Path(dst).is_dir():
         raise RetouchError(f"the output {output} is a file; give a folder")
     journal = Journal(os.fspath(state))
+    made = not bfs.is_url(dst) and not Path(dst).exists()
     journal.lock()
     try:
         return _run_locked(input, output, recipe, journal, workers, scheduler, overwrite, report, max_pixels, console, on_record)
+    except RetouchError:
+        if made:  # a mistake found before any work: leave no empty output folder behind
+            journal.close()
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(dst, LOCK_NAME))
+                os.rmdir(dst)
+        raise
     finally:
         journal.close()
 
@@ -833,6 +840,23 @@ def _stop_pool(pool: ProcessPoolExecutor, inflight: dict[Future[Any], Any], fini
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _check_workers_see(client: Any, tasks: list[Task]) -> None:
+    """Refuse early when the cluster's workers cannot reach the input files (no shared storage)."""
+    if not tasks or bfs.is_url(tasks[0].input):
+        return
+    path = tasks[0].input
+    try:
+        seen = client.run(os.path.exists, path)
+    except Exception:  # pragma: no cover - a worker that cannot run it: let the tasks say why
+        return
+    blind = [w for w, ok in seen.items() if not ok]
+    if blind:
+        raise RetouchError(
+            f"{len(blind)} of {len(seen)} Dask workers cannot see {path}; put the images on storage "
+            "every worker mounts at the same path, or give fsspec URLs (s3://...)"
+        )
+
+
 def _run_dask(
     scheduler: Any,
     tasks: list[Task],
@@ -854,9 +878,11 @@ def _run_dask(
     else:
         client = scheduler
     started = 0
+    run_id = secrets.token_hex(4)
     try:
         nthreads = sum(client.nthreads().values()) or 1
         nworkers = len(client.nthreads())
+        _check_workers_see(client, tasks)
         window = 2 * nthreads + 4
         todo = list(zip(tasks, payloads))
         todo.reverse()
@@ -872,7 +898,7 @@ def _run_dask(
                 return
             begin([t for t, _ in batch])
             for t, payload in batch:
-                fut = client.submit(process, payload, pure=False, key=f"retouch-{t.fingerprint}-{started}")
+                fut = client.submit(process, payload, pure=False, key=f"retouch-{run_id}-{started}-{t.fingerprint}")
                 inflight[fut] = t
                 ac.add(fut)
                 started += 1
