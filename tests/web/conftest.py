@@ -125,7 +125,8 @@ def live_server():
     from retouch.web import WebConfig, create_app
 
     port = _free_port()
-    config = uvicorn.Config(create_app(WebConfig()), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # previews at most 1024 px: a 1600 px photo is shown at 64 % and processed at full size
+    config = uvicorn.Config(create_app(WebConfig(preview_max_side=1024)), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="retouch-test-server", daemon=True)
     thread.start()
@@ -168,12 +169,12 @@ def chromium():
 @pytest.fixture
 def page(chromium, live_server, tmp_path):
     """A fresh page on the app, 1400x860, with downloads allowed; fails the test on page errors."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 860}, accept_downloads=True)
+    context = chromium.new_context(viewport={"width": 1400, "height": 860}, accept_downloads=True, base_url=live_server)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.screenshots_dir = SCREENSHOTS  # where the tests save pictures of the app in use
-    pg.goto(live_server + "/")
+    pg.goto("/")
     pg.wait_for_selector("body[data-started='1']", timeout=15_000)
     yield pg
     context.close()

@@ -402,6 +402,27 @@ def test_clicks_tool(client, session):
     assert r.status_code == 422 and "band" in detail(r)
 
 
+def test_clicks_fall_back_to_grabcut_seeds(client, session, monkeypatch):
+    if "grabcut" not in registry.names("segment"):
+        pytest.skip("GrabCut is not installed")
+    from retouch.web.app import available_tools
+
+    monkeypatch.delitem(registry._REGISTRY["segment"], "clicks", raising=False)
+    tool = next(t for t in available_tools() if t["id"] == "clicks")
+    assert tool["method"] == "grabcut" and "GrabCut" in tool["hint"]
+    url = f"/api/sessions/{session['id']}/clicks"
+    quick = {"iterations": 2}
+    first = client.post(url, json={"x": 420, "y": 150, "settings": quick}).json()
+    assert first["mask_pixels"] > 0 and "(grabcut)" in first["message"] and first["clicks"] == [[420, 150, True]]
+    second = client.post(url, json={"x": 300, "y": 450, "positive": False, "settings": quick}).json()
+    assert second["clicks"] == [[420, 150, True], [300, 450, False]]
+    expected = registry.get("segment", "grabcut")(data.astronaut(), settings={"foreground": [(420, 150)], "background": [(300, 450)], **quick})
+    assert second["mask_pixels"] == int(expected.sum())
+    assert client.post(f"/api/sessions/{session['id']}/undo").json()["clicks"] == [[420, 150, True]]
+    r = client.post(url, json={"x": 1, "y": 1, "settings": {"iterations": 0}})
+    assert r.status_code == 422 and "iterations" in detail(r)
+
+
 def test_superpixel_pick_and_outline(client, session):
     if "superpixels" not in registry.names("segment"):
         pytest.skip("superpixels are not installed")

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 
+import cv2
 import numpy as np
 import pytest
+from skimage import data
 
 from retouch import io
 
@@ -89,14 +91,20 @@ def test_open_box_fill_compare_undo_download(page, photo_png, tmp_path):
     assert state["undo_label"].startswith(("grabcut", "rectangle"))
 
     # the overlay is drawn: hiding the mask (M) changes the pixels inside the selection only
+    current = page.request.get(f"/api/sessions/{state['id']}/download/mask?which=current")
+    selected = cv2.imdecode(np.frombuffer(current.body(), np.uint8), cv2.IMREAD_GRAYSCALE) > 0
+    depth = cv2.distanceTransform(selected.astype(np.uint8), cv2.DIST_L2, 5)
+    iy, ix = np.unravel_index(np.argmax(depth), depth.shape)  # the pixel deepest inside the mask
     page.wait_for_timeout(100)
-    inside, outside = (x0 + x1) / 2, (y0 + y1) / 2
-    shown = canvas_pixel(page, inside, outside)
+    shown = canvas_pixel(page, ix + 0.5, iy + 0.5)
     far = canvas_pixel(page, 60, 450)
     page.keyboard.press("m")
-    hidden = canvas_pixel(page, inside, outside)
-    assert shown != hidden and canvas_pixel(page, 60, 450) == far
+    hidden = canvas_pixel(page, ix + 0.5, iy + 0.5)
+    assert shown != hidden and shown[0] > hidden[0]  # tinted red inside
+    assert canvas_pixel(page, 60, 450) == far
     page.keyboard.press("m")
+    page.wait_for_timeout(50)
+    screenshot(page, "retouch-web-box.png")
 
     # grow the selection a little so no fringe is left, then fill
     page.fill("#refine-px", "4")
@@ -110,21 +118,30 @@ def test_open_box_fill_compare_undo_download(page, photo_png, tmp_path):
     assert body(page, "maskPixels") == "0"
     assert "Filled with" in page.inner_text("#status")
 
-    # compare: the split shows the original on the left of the divider
+    # compare: the split shows the original on the left of the divider and the result on its right
+    filled = page.request.get(f"/api/sessions/{state['id']}/download/mask?which=filled")
+    filled = cv2.imdecode(np.frombuffer(filled.body(), np.uint8), cv2.IMREAD_GRAYSCALE) > 0
+    split_at = float(np.nonzero(filled)[1].mean())
+
+    def deepest(region: np.ndarray) -> tuple[float, float]:
+        d = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
+        y, x = np.unravel_index(np.argmax(d), d.shape)
+        return x + 0.5, y + 0.5
+
+    cols = np.arange(512)[None, :]
+    lpt, rpt = deepest(filled & (cols < split_at - 6)), deepest(filled & (cols > split_at + 6))
     page.click("#compare-btn")
     assert body(page, "compare") == "1" and page.is_visible("#compare-labels")
-    split_at = x0 + (x1 - x0) * 0.5
-    mid = at(page, 256, 256)
-    page.mouse.move(*mid)
+    page.mouse.move(*at(page, 256, 256))  # the divider starts in the middle
     page.mouse.down()
     page.mouse.move(*at(page, split_at, 256), steps=6)
     page.mouse.up()
     page.wait_for_timeout(100)
-    left, right = canvas_pixel(page, split_at - 40, 150), canvas_pixel(page, split_at + 40, 150)
+    left, right = canvas_pixel(page, *lpt), canvas_pixel(page, *rpt)
     page.click("#compare-btn")
     page.wait_for_timeout(50)
-    assert canvas_pixel(page, split_at + 40, 150) == right  # right of the divider: the result
-    assert canvas_pixel(page, split_at - 40, 150) != left  # left of it was the original
+    assert canvas_pixel(page, *rpt) == right  # right of the divider: the result
+    assert canvas_pixel(page, *lpt) != left  # left of it: the original
     page.click("#compare-btn")
     page.mouse.move(*at(page, 20, 500))
     screenshot(page, "retouch-web-compare.png")
@@ -266,3 +283,37 @@ def test_bad_upload_shows_the_error_and_the_page_goes_on(page, photo_png, tmp_pa
     assert page.is_visible("#empty")
     open_photo(page, photo_png)
     assert page.inner_text("#file-name") == "astronaut.png"
+
+
+def test_large_photo_is_shown_scaled_and_processed_at_full_size(page, tmp_path):
+    big = cv2.resize(data.astronaut(), (1600, 1600), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "big.png"
+    io.write(path, big)
+    open_photo(page, path)
+    st = page.evaluate("retouchApp.state")
+    assert (st["width"], st["preview_width"], st["scale"]) == (1600, 1024, 0.64)
+    # a lasso drawn in full-resolution coordinates
+    page.focus("#view")
+    page.keyboard.press("l")
+    corners = [(1150, 100), (1350, 100), (1350, 400), (1150, 400)]
+    page.mouse.move(*at(page, *corners[0]))
+    page.mouse.down()
+    for c in corners[1:] + corners[:1]:
+        page.mouse.move(*at(page, *c), steps=10)
+    page.mouse.up()
+    wait_body(page, "Number(d.maskPixels) > 0")
+    n = int(body(page, "maskPixels"))
+    assert abs(n - 200 * 300) < 0.05 * 200 * 300
+    page.select_option("#fill-method", "telea")
+    page.click("#fill-btn")
+    wait_body(page, "d.fills === '1' && d.job === 'idle'", timeout=120_000)
+    with page.expect_download() as got:
+        page.click("#download-image")
+    got.value.save_as(tmp_path / "out.png")
+    with page.expect_download() as got:
+        page.click("#download-mask")
+    got.value.save_as(tmp_path / "mask.png")
+    out, mask = io.read(tmp_path / "out.png"), io.read_mask(tmp_path / "mask.png")
+    assert out.shape == big.shape and mask.shape == big.shape[:2] and mask.sum() == n
+    changed = (out != big).any(axis=2)
+    assert changed.any() and not (changed & ~mask).any()

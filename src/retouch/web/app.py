@@ -25,13 +25,14 @@ import tempfile
 import time
 import traceback
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
-from fastapi import Body, FastAPI, File, Form, Path as PathParam, Query, Request, UploadFile
+from fastapi import FastAPI, File, Form, Path as PathParam, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -255,6 +256,9 @@ def available_tools() -> list[dict[str, Any]]:
             if "grabcut" not in seg:
                 t["method"] = None  # a plain rectangle
                 t["hint"] = "Drag a box: the rectangle is selected (GrabCut is not installed)."
+        elif t["id"] == "clicks" and "clicks" not in seg and "grabcut" in seg:
+            t["method"] = "grabcut"
+            t["hint"] = "Click the object (+); Alt-click or right-click the background (−): GrabCut takes the clicks as seeds."
         elif t["method"] is not None and t["method"] not in seg:
             continue
         out.append(t)
@@ -375,6 +379,7 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
         ),
         lifespan=lifespan,
     )
+    weakref.finalize(app, shutil.rmtree, upload_dir, True)  # also when the app is never started
     app.state.config = cfg
     app.state.store = store
     app.state.executor = executor
@@ -446,7 +451,7 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             redo_label=s.redo_stack[-1].label if s.redo_stack else None,
             busy=s.busy,
             job=job_state(job) if job else None,
-            clicks=list(s.clicks.clicks) if (s.clicks is not None and s.click_run is not None) else [],
+            clicks=list(s.click_run["points"]) if s.click_run is not None else [],
             message=message,
             elapsed_ms=None if elapsed is None else round(elapsed * 1000, 1),
         )
@@ -704,10 +709,10 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
     @app.post("/api/sessions/{sid}/clicks", response_model=SessionState, tags=["mask"], summary="One positive or negative click of the click tool")
     def click(sid: SID, req: ClickRequest) -> SessionState:
         s = session_of(sid)
-        if "clicks" not in registry.names("segment"):
-            raise ApiError(404, "the click segmenter is not installed; use the box or the magic wand")
-        from ..segment.clicks import ClickSession
-
+        seg = registry.names("segment")
+        engine = "clicks" if "clicks" in seg else ("grabcut" if "grabcut" in seg else None)
+        if engine is None:
+            raise ApiError(404, "neither the click segmenter nor GrabCut is installed; use the magic wand or the brush")
         with s.lock:
             not_busy(s)
             t0 = time.perf_counter()
@@ -716,26 +721,38 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             if fresh and not req.positive:
                 raise ApiError(422, "start an object with a positive click (on the object), then correct it with negative clicks")
             try:
-                registry.get("segment", "clicks").validate({**req.settings, "clicks": []})
                 check_points([(req.x, req.y)], s.shape, "the click")
-                if s.clicks is None or (fresh and req.settings != s.click_settings):
-                    s.clicks = None
-                    s.clicks = ClickSession(s.image, **req.settings)
-                    s.click_settings = dict(req.settings)
                 if fresh:
-                    s.clicks.reset()
-                    run = {"base": s.mask.copy(), "mode": req.mode, "id": time.monotonic_ns()}
-                m = s.clicks.add(req.x, req.y, req.positive)
-                s.click_run = run
+                    run = {"base": s.mask.copy(), "mode": req.mode, "id": time.monotonic_ns(), "points": []}
+                point = (int(round(req.x)), int(round(req.y)), bool(req.positive))
+                if engine == "clicks":
+                    from ..segment.clicks import ClickSession
+
+                    registry.get("segment", "clicks").validate({**req.settings, "clicks": []})
+                    if s.clicks is None or (fresh and req.settings != s.click_settings):
+                        s.clicks = None
+                        s.clicks = ClickSession(s.image, **req.settings)
+                        s.click_settings = dict(req.settings)
+                    if fresh:
+                        s.clicks.reset()
+                    m = s.clicks.add(req.x, req.y, req.positive)
+                else:  # GrabCut with the clicks as sure foreground / background seeds
+                    points = run["points"] + [point]
+                    settings = {**req.settings, "foreground": [(x, y) for x, y, p in points if p], "background": [(x, y) for x, y, p in points if not p]}
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        m = registry.get("segment", "grabcut")(s.image, settings=settings)
             except RetouchError as e:
                 raise ApiError(422, str(e)) from None
+            run["points"] = run["points"] + [point]
+            s.click_run = run
             tag = ("clicks", run["id"])
             new = combine(run["base"], m, req.mode)
             label = f"{'+' if req.positive else '−'} click"
             if not s.set_mask(new, label, tag=tag):
                 s.push(label, tag=tag)  # every click is a step, so undo follows the clicks
                 s.version += 1
-            return state(s, f"click {len(s.clicks.clicks)}: {int(m.sum())} pixels in the object", time.perf_counter() - t0)
+            return state(s, f"click {len(run['points'])} ({engine}): {int(m.sum())} pixels in the object", time.perf_counter() - t0)
 
     @app.delete("/api/sessions/{sid}/clicks", response_model=SessionState, tags=["mask"], summary="Finish the current click object (the next click starts a new one)")
     def end_clicks(sid: SID) -> SessionState:
@@ -840,9 +857,11 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             e = s.undo()
             if e is None:
                 return state(s, "nothing to undo")
-            if run is not None and e.tag == ("clicks", run["id"]) and s.clicks is not None and s.clicks.clicks:
-                s.clicks.undo()
-                if not s.clicks.clicks:
+            if run is not None and e.tag == ("clicks", run["id"]) and run["points"]:
+                run["points"] = run["points"][:-1]
+                if s.clicks is not None and s.clicks.clicks:
+                    s.clicks.undo()
+                if not run["points"]:
                     end_click_run(s)
             else:
                 end_click_run(s)

@@ -171,7 +171,7 @@ def stroke_mask(shape: tuple[int, int], points: list[tuple[float, float]], radiu
     """The pixels a round brush of ``radius`` covers along a polyline of (x, y) points.
 
     >>> m = stroke_mask((9, 9), [(2, 4), (6, 4)], 1)
-    >>> m[4, 1:8].all(), m[0].any()
+    >>> bool(m[4, 1:8].all()), bool(m[0].any())
     (True, False)
     """
     h, w = shape

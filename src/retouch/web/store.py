@@ -153,7 +153,8 @@ class Session:
             n += self.filled.nbytes
         n += sum(e.nbytes for e in self.undo_stack) + sum(e.nbytes for e in self.redo_stack)
         for v in self.cache.values():
-            n += getattr(v, "nbytes", None) or (len(v) if isinstance(v, (bytes, bytearray)) else 256)
+            for part in v if isinstance(v, tuple) else (v,):
+                n += getattr(part, "nbytes", None) or (len(part) if isinstance(part, (bytes, bytearray, str)) else 256)
         if self.click_run is not None:
             n += self.click_run["base"].nbytes
         if self.clicks is not None:

@@ -146,6 +146,7 @@
   async function applyState(st, { quiet = false } = {}) {
     if (!st) return;
     const first = !A.s || A.s.id !== st.id;
+    if (!first && st.version < A.s.version) return;  // an older answer arriving late
     A.s = st;
     const jobs = [];
     if (first || A.loaded.image !== st.image_version) {
@@ -464,7 +465,7 @@
     clicks: { exclude: ["clicks", "previous"], primary: [] },
     wand: { exclude: ["seeds", "points", "point"], primary: ["tolerance", "reference", "connectivity"] },
     color: { exclude: ["color", "point", "points"], primary: ["tolerance", "radius", "space"] },
-    superpixel: { exclude: ["points", "seeds", "point", "labels"], primary: null },
+    superpixel: { exclude: ["points", "seeds", "point", "labels"], primary: ["algorithm", "n_segments", "compactness"] },
   };
 
   function buildToolBody(t) {
@@ -955,10 +956,15 @@
       } else if (g.kind === "split") {
         A.split = clamp((pos[0] - A.view.ox) / (A.s.preview_width * A.view.zoom), 0, 1);
       } else if (g.kind === "box") g.b = clampImg(toImage(...pos));
-      else if (g.kind === "lasso") g.points.push(clampImg(toImage(...pos)));
-      else if (g.kind === "stroke") {
-        const p = toImage(...pos), last = g.points[g.points.length - 1];
-        if (Math.hypot(p[0] - last[0], p[1] - last[1]) >= Math.max(0.5, g.radius / 4)) g.points.push(p);
+      else if (g.kind === "lasso" || g.kind === "stroke") {
+        // every position the pointer went through, not only one per frame
+        const all = (e.getCoalescedEvents && e.getCoalescedEvents().length) ? e.getCoalescedEvents() : [e];
+        for (const ev of all) {
+          const p = toImage(...eventPos(ev));
+          if (g.kind === "lasso") { g.points.push(clampImg(p)); continue; }
+          const last = g.points[g.points.length - 1];
+          if (Math.hypot(p[0] - last[0], p[1] - last[1]) >= Math.max(0.5, g.radius / 4)) g.points.push(p);
+        }
       }
     }
     draw();
