@@ -597,6 +597,7 @@ def serve(
             max_sessions=max_sessions,
             max_memory_bytes=int(memory_mb * 2**20),
             session_ttl=session_minutes * 60.0,
+            allowed_hosts=["127.0.0.1", "localhost", "::1", host] if host not in ("0.0.0.0", "::") else ["*"],
         )
     except ValidationError as e:
         first = e.errors()[0]

@@ -57,7 +57,7 @@ def make_client(**config):
 
     from retouch.web import WebConfig, create_app
 
-    return TestClient(create_app(WebConfig(**config)), raise_server_exceptions=False)
+    return TestClient(create_app(WebConfig(**config)), raise_server_exceptions=False, base_url="http://127.0.0.1:8765")
 
 
 @pytest.fixture

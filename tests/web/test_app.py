@@ -121,6 +121,26 @@ def test_openapi_documents_request_and_settings_models(client):
     assert docs.status_code == 200 and "openapi.json" in docs.text
 
 
+def test_only_loopback_host_names_are_answered(new_client):
+    c = new_client()
+    assert c.get("/api/health", headers={"host": "localhost:8765"}).status_code == 200
+    assert c.get("/api/health", headers={"host": "[::1]:8765"}).status_code == 200
+    r = c.get("/api/health", headers={"host": "attacker.example:8765"})  # a DNS-rebinding page
+    assert r.status_code == 400 and "not 'attacker.example:8765'" in detail(r)
+    anywhere = new_client(allowed_hosts=["*"])
+    assert anywhere.get("/api/health", headers={"host": "photos.lan:8765"}).status_code == 200
+
+
+def test_cross_site_requests_that_change_things_are_refused(client, session):
+    sid = session["id"]
+    body = {"shape": "rectangle", "box": [1, 1, 2, 2]}
+    r = client.post(f"/api/sessions/{sid}/shape", json=body, headers={"origin": "https://evil.example"})
+    assert r.status_code == 403 and "cross-site request from https://evil.example refused" in detail(r)
+    assert client.delete(f"/api/sessions/{sid}", headers={"origin": "https://evil.example"}).status_code == 403
+    ok = client.post(f"/api/sessions/{sid}/shape", json=body, headers={"origin": "http://127.0.0.1:8765"})
+    assert ok.status_code == 200 and ok.json()["mask_pixels"] == 4
+
+
 # ----------------------------------------------------------------------------- uploads
 
 
@@ -308,7 +328,7 @@ def test_initial_image_from_the_command_line(photo_png):
 
     from retouch.web import create_app
 
-    with TestClient(create_app(image=photo_png)) as c:
+    with TestClient(create_app(image=photo_png), base_url="http://localhost:8765") as c:
         init = c.get("/api/config").json()["initial_session"]
         assert init and c.get(f"/api/sessions/{init}").json()["filename"] == "astronaut.png"
 

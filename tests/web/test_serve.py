@@ -37,6 +37,7 @@ def test_serve_defaults_to_localhost_and_prints_the_address(started):
     application, kw = started[0]
     assert kw["host"] == "127.0.0.1" and kw["port"] == port
     cfg = application.state.config
+    assert "*" not in cfg.allowed_hosts and "localhost" in cfg.allowed_hosts
     assert cfg.max_pixels == 100_000_000 and cfg.max_upload_bytes == 100 * 2**20 and cfg.session_ttl == 3600
 
 
@@ -49,6 +50,7 @@ def test_serve_warns_for_another_host_and_passes_the_limits(started):
     application, kw = started[0]
     assert kw["host"] == "0.0.0.0"
     cfg = application.state.config
+    assert cfg.allowed_hosts == ["*"]
     assert (cfg.max_pixels, cfg.max_upload_bytes, cfg.max_sessions, cfg.max_memory_bytes, cfg.session_ttl) == (10**6, 5 * 2**20, 3, 256 * 2**20, 120)
 
 

@@ -49,6 +49,7 @@ __all__ = ["WebConfig", "create_app", "TOOLS"]
 
 log = logging.getLogger("retouch.web")
 STATIC = Path(__file__).parent / "static"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 SID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 SID = Annotated[str, PathParam(pattern=SID_PATTERN, description="Session id from POST /api/sessions.")]
 JOB_ID = Annotated[str, PathParam(pattern=r"^[0-9a-f]{16}$", description="Job id from POST /api/sessions/{sid}/fill.")]
@@ -71,6 +72,11 @@ class WebConfig(BaseModel):
     history_bytes: int = Field(256 * 2**20, ge=2**20, description="Most bytes the undo history of one session may hold.")
     fill_workers: int = Field(1, ge=1, le=64, description="Fills that may run at once.")
     sweep_seconds: float = Field(30.0, gt=0, description="How often idle sessions are looked for.")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(LOOPBACK_NAMES),
+        description="Host names the server answers to (the Host header); ['*'] for any. The loopback names by default, "
+        "which stops web pages on other sites from reaching the app through DNS rebinding.",
+    )
 
 
 # ============================================================================ request / response models
@@ -292,24 +298,50 @@ def _validation_text(exc: RequestValidationError) -> str:
     return _one_line("; ".join(parts)) or "invalid request"
 
 
-class _BodyLimit:
-    """Refuse request bodies over a size (413) before they are read into memory."""
+def _host_name(value: str) -> str:
+    """'example.org:8765' -> 'example.org'; '[::1]:80' -> '::1'."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
-    def __init__(self, app: Any, limit: int):
+
+class _Guard:
+    """Check every request before the app sees it.
+
+    - the Host header must name an allowed host (DNS-rebinding guard);
+    - a request that changes something and carries an Origin header must
+      come from the page's own origin (cross-site request guard);
+    - a body over the upload limit is refused (413) before it is read.
+    """
+
+    def __init__(self, app: Any, limit: int, allowed_hosts: list[str]):
         self.app = app
         self.limit = limit
+        self.any_host = "*" in allowed_hosts
+        self.hosts = {_host_name(h) for h in allowed_hosts}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host = headers.get("host", "")
+        if not self.any_host and _host_name(host) not in self.hosts:
+            await JSONResponse({"detail": f"this server answers to {', '.join(sorted(self.hosts))}, not {host!r}"}, status_code=400)(scope, receive, send)
+            return
+        if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        origin = headers.get("origin")
+        if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != host.lower():
+            await JSONResponse({"detail": f"cross-site request from {origin} refused; use the page this server serves"}, status_code=403)(scope, receive, send)
+            return
         message = f"the upload is larger than this server's limit of {self.limit / 2**20:.1f} MiB; start the server with a larger --max-upload-mb"
-        for k, v in scope.get("headers", ()):
-            if k == b"content-length":
-                with contextlib.suppress(ValueError):
-                    if int(v) > self.limit + 64 * 1024:
-                        await JSONResponse({"detail": message}, status_code=413)(scope, receive, send)
-                        return
+        with contextlib.suppress(ValueError):
+            if int(headers.get("content-length", "0")) > self.limit + 64 * 1024:
+                await JSONResponse({"detail": message}, status_code=413)(scope, receive, send)
+                return
         received = 0
 
         async def limited() -> dict:
@@ -384,7 +416,7 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
     app.state.store = store
     app.state.executor = executor
     app.state.initial_session = None
-    app.add_middleware(_BodyLimit, limit=cfg.max_upload_bytes)
+    app.add_middleware(_Guard, limit=cfg.max_upload_bytes, allowed_hosts=cfg.allowed_hosts)
 
     # ------------------------------------------------------------------ error handlers
     @app.exception_handler(ApiError)

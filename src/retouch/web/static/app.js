@@ -171,7 +171,10 @@
     d.fills = st.fills; d.canUndo = st.can_undo ? "1" : "0"; d.canRedo = st.can_redo ? "1" : "0";
     d.ready = "1";
     refreshUi();
-    if (A.tool === "threshold") updateThresholdPreview();
+    if (A.tool === "threshold") {
+      if (A.threshold.histFor !== st.image_version) enterThreshold();
+      else updateThresholdPreview();
+    }
     if (A.tool === "superpixel" && A.outlineFor !== st.image_version) loadOutline();
     draw();
   }
@@ -418,9 +421,12 @@
       } else if (p.type === "integer" || p.type === "number") {
         const lo = p.minimum ?? p.exclusiveMinimum, hi = p.maximum ?? p.exclusiveMaximum;
         const step = p.type === "integer" ? 1 : (hi !== undefined && lo !== undefined && hi - lo <= 2 ? 0.01 : (hi !== undefined && hi - (lo || 0) <= 20 ? 0.1 : 0.5));
-        const slider = lo !== undefined && hi !== undefined && hi - lo <= 1000 && !p.optional;
+        const hint = SLIDERS[name];
+        const slider = !p.optional && ((lo !== undefined && hi !== undefined && hi - lo <= 1000) || (hint && lo !== undefined));
+        const sMax = hi !== undefined ? hi : hint && hint[1];
+        const sStep = hint && hi === undefined ? hint[2] : step;
         if (slider) {
-          input = el("input", { type: "range", min: lo, max: hi, step, "data-setting": name });
+          input = el("input", { type: "range", min: lo, max: sMax, step: sStep, "data-setting": name });
           input.value = def ?? lo;
           const out = el("output", { text: String(input.value) });
           input.addEventListener("input", () => { out.textContent = input.value; });
@@ -459,6 +465,9 @@
       },
     };
   }
+
+  // Sliders for settings that have no upper bound in their model: [min, max, step] of the slider.
+  const SLIDERS = { tolerance: [0, 60, 0.5], min_size: [0, 5000, 1], n_segments: [20, 4000, 10] };
 
   const TOOL_FORMS = {
     box: { exclude: ["box", "foreground", "background", "points", "seeds"], primary: [] },
