@@ -45,6 +45,8 @@ class Params:
     tau: float = 30.0
     compact: float = 0.5
     llr_clip: float = 2.0
+    flood_weight: float = 2.0
+    flood_threshold: float = 15.0
 
 
 class Engine:
@@ -100,6 +102,7 @@ class Engine:
         dxy = np.hypot(self.cx[i] - self.cx[j], self.cy[i] - self.cy[j])
         self.step = float(np.median(dxy))
         self.dcol = dcol
+        self.colgraph = sp.csr_matrix((dcol + 1e-3, (i, j)), shape=(n, n))
         self.dxy = dxy / self.step
         self.set_geo(params.geo_length)
         border = np.unique(np.concatenate([self.labels[0], self.labels[-1], self.labels[:, 0], self.labels[:, -1]]))
@@ -201,6 +204,15 @@ class Engine:
             a_bg = np.maximum(np.exp(-d_neg / tau), p.border_weight * np.exp(-d_bor / tau))
             e_pos = np.hypot(self.cx - np.mean([x for x, y, q in clicks if q]), self.cy - np.mean([y for x, y, q in clicks if q]))
             prior = p.distance_weight * (a_pos - a_bg) - p.compact * np.minimum(d_pos / (3 * tau), 1.0)
+        # flood: the region around each click that is reachable along a path of
+        # little colour change (geodesic, colour only) leans hard to its label
+        if p.flood_weight > 0:
+            t = p.flood_threshold
+            for lab_i, sign in ((pos, 1.0), (neg, -1.0)):
+                for node in np.unique(lab_i):
+                    d = dijkstra(self.colgraph, directed=False, indices=int(node), limit=t)
+                    near = np.isfinite(d)
+                    prior[near] += sign * p.flood_weight * (1.0 - d[near] / t)
         # stability: keep the previous labels away from the newest click
         stab = np.zeros(self.n)
         if prev_sp is not None and newest is not None and p.stability > 0:

@@ -1,0 +1,212 @@
+"""Tests of retouch.segment.clicks and ClickSession (interactive click segmentation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retouch import registry
+from retouch._validate import RetouchError
+from retouch.segment import ClickSession, clicks
+
+from ..conftest import as_dtypes
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+
+
+@pytest.fixture(scope="module")
+def disk_image() -> np.ndarray:
+    """A 120x160 grey-blue background with a red disk of radius 30 at (80, 60), mild noise."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:120, 0:160]
+    disk = (xx - 80) ** 2 + (yy - 60) ** 2 <= 30**2
+    img = np.empty((120, 160, 3), np.float32)
+    img[:] = (0.35, 0.45, 0.55)
+    img[disk] = (0.85, 0.15, 0.1)
+    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+    img = (np.clip(img, 0, 1) * 255).astype(np.uint8)
+    img.setflags(write=False)
+    return img
+
+
+@pytest.fixture(scope="module")
+def disk_truth() -> np.ndarray:
+    yy, xx = np.mgrid[0:120, 0:160]
+    return (xx - 80) ** 2 + (yy - 60) ** 2 <= 30**2
+
+
+def _coffee_cup_truth(coffee: np.ndarray) -> np.ndarray:
+    """Cup and saucer of skimage's coffee photo, as GrabCut finds them from a box.
+
+    A box is far more information than one click, and GrabCut with a box is
+    within a few percent of hand-drawn masks on clear objects like this one
+    (checked by eye: the cup, its handle, the saucer and most of the spoon,
+    none of the table).
+    """
+    import cv2
+
+    bgr = np.ascontiguousarray(coffee[..., ::-1])
+    m = np.zeros(coffee.shape[:2], np.uint8)
+    cv2.setRNGSeed(0)
+    cv2.grabCut(bgr, m, (70, 15, 420, 355), np.zeros((1, 65)), np.zeros((1, 65)), 5, cv2.GC_INIT_WITH_RECT)
+    return (m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD)
+
+
+# ------------------------------------------------------------------ smoke, shapes, dtypes
+def test_smoke(disk_image):
+    m = clicks(disk_image, clicks=[(80, 60, True)])
+    assert m.shape == disk_image.shape[:2] and m.dtype == bool and m[60, 80]
+
+
+@pytest.mark.parametrize("kind", ["uint8", "uint16", "float32"])
+def test_dtypes(disk_image, disk_truth, kind):
+    img = as_dtypes(disk_image)[kind]
+    m = clicks(img, clicks=[(80, 60, True)])
+    assert m.dtype == bool and m.shape == (120, 160)
+    assert _iou(m, disk_truth) > 0.9
+
+
+def test_grey_and_rgba(disk_image, disk_truth):
+    grey = disk_image.mean(axis=2).astype(np.uint8)
+    rgba = np.dstack([disk_image, np.full(disk_image.shape[:2], 255, np.uint8)])
+    assert clicks(grey, clicks=[(80, 60, True)]).shape == (120, 160)
+    assert _iou(clicks(rgba, clicks=[(80, 60, True)]), disk_truth) > 0.9
+
+
+def test_input_unchanged(disk_image):
+    before = disk_image.copy()
+    prev = np.zeros(disk_image.shape[:2], bool)
+    prev.setflags(write=False)
+    clicks(disk_image, clicks=[(80, 60, True), (10, 10, False)], previous=prev)
+    assert np.array_equal(before, disk_image)
+    assert not prev.any()
+
+
+def test_registered():
+    m = registry.get("segment", "clicks")
+    assert "previous" in m.arrays
+    assert {"max_pixels", "superpixel_size", "stability", "band"} <= set(m.settings.model_fields)
+
+
+# ------------------------------------------------------------------ bad input
+def test_click_outside_image_is_an_error(disk_image):
+    with pytest.raises(RetouchError, match=r"clicks\[1\] \(200, 10\) is outside the 160x120 image"):
+        clicks(disk_image, clicks=[(80, 60, True), (200, 10, False)])
+
+
+def test_session_click_outside_image_is_an_error(disk_image):
+    s = ClickSession(disk_image)
+    with pytest.raises(RetouchError, match=r"is outside the 160x120 image"):
+        s.add(-3, 5)
+    assert s.clicks == []
+
+
+def test_no_click_is_an_error(disk_image):
+    with pytest.raises(RetouchError, match="clicks is empty; give at least one click"):
+        clicks(disk_image, clicks=[])
+
+
+def test_bad_setting(disk_image):
+    with pytest.raises(RetouchError, match="superpixel_size"):
+        clicks(disk_image, clicks=[(80, 60, True)], superpixel_size=1)
+    with pytest.raises(RetouchError, match="ClickSession takes clicks through add"):
+        ClickSession(disk_image, clicks=[(1, 1, True)])
+
+
+def test_bad_previous(disk_image):
+    with pytest.raises(RetouchError, match="previous is 10x10 but the image is 160x120"):
+        clicks(disk_image, clicks=[(80, 60, True)], previous=np.zeros((10, 10), bool))
+
+
+# ------------------------------------------------------------------ hand-checked cases
+def test_disk_one_click(disk_image, disk_truth):
+    m = clicks(disk_image, clicks=[(80, 60, True)])
+    # a clean disk on a flat background: one click gets it to the pixel band
+    assert _iou(m, disk_truth) > 0.95
+
+
+def test_negative_click_removes_the_clicked_region():
+    # two touching squares of the same colour: one positive click takes both,
+    # a negative click on the right one removes it and keeps the left one
+    img = np.full((100, 160, 3), 40, np.uint8)
+    img[30:70, 30:80] = (200, 60, 60)
+    img[30:70, 80:130] = (190, 70, 60)
+    img[30:70, 79:81] = (120, 40, 40)  # a faint seam
+    left = np.zeros((100, 160), bool)
+    left[30:70, 30:80] = True
+    right = np.zeros((100, 160), bool)
+    right[30:70, 80:130] = True
+    s = ClickSession(img)
+    m1 = s.add(55, 50, True)
+    assert m1[50, 55]
+    m2 = s.add(105, 50, False)
+    assert not m2[50, 105]
+    assert np.count_nonzero(m2 & right) < 0.1 * right.sum()  # the clicked region went
+    assert np.count_nonzero(m2 & left) > 0.9 * left.sum()  # the rest stayed
+
+
+def test_session_undo_reset(disk_image):
+    s = ClickSession(disk_image)
+    m1 = s.add(80, 60)
+    m2 = s.add(5, 5, False)
+    assert s.clicks == [(80, 60, True), (5, 5, False)]
+    assert np.array_equal(s.undo(), m1)
+    assert np.array_equal(s.mask, m1)
+    assert not s.reset().any() and s.clicks == []
+    assert np.array_equal(s.undo(), np.zeros((120, 160), bool))
+    assert m2.dtype == bool
+
+
+def test_session_downscales_large_images(disk_image, disk_truth):
+    big = np.repeat(np.repeat(disk_image, 2, axis=0), 2, axis=1)
+    truth = np.repeat(np.repeat(disk_truth, 2, axis=0), 2, axis=1)
+    s = ClickSession(big, max_pixels=20_000)
+    m = s.add(160, 120)
+    assert m.shape == truth.shape
+    assert _iou(m, truth) > 0.9
+
+
+def test_order_of_clicks_does_not_matter(coffee):
+    cl = [(300, 190, True), (60, 360, False), (520, 60, False), (300, 330, True)]
+    a = clicks(coffee, clicks=cl)
+    b = clicks(coffee, clicks=cl[::-1])
+    c = clicks(coffee, clicks=[cl[2], cl[0], cl[3], cl[1]])
+    # the same set of clicks: the same mask up to ties (well under 0.5 % of the pixels)
+    assert np.count_nonzero(a != b) < 0.005 * a.size
+    assert np.count_nonzero(a != c) < 0.005 * a.size
+
+
+def test_new_click_changes_little_elsewhere(coffee):
+    s = ClickSession(coffee)
+    m1 = s.add(300, 190, True)
+    m2 = s.add(570, 30, False)  # a negative click in the far corner of the table
+    yy, xx = np.mgrid[0:400, 0:600]
+    far = (xx - 570) ** 2 + (yy - 30) ** 2 > 120**2
+    assert np.count_nonzero((m1 != m2) & far) < 0.01 * far.sum()
+
+
+# ------------------------------------------------------------------ quality on a real photo
+def test_quality_one_click_on_the_coffee_cup(coffee):
+    truth = _coffee_cup_truth(coffee)
+    m = clicks(coffee, clicks=[(300, 250, True)])
+    # Bound 0.55: the object is two-coloured (red porcelain with a white rim
+    # and coffee inside); one click on the red cup body cannot know that the
+    # rim and the coffee belong to it, and takes the red porcelain (the larger
+    # part). On the GrabCut set this method's mean IoU after one click is
+    # about 0.7, with single images down to about 0.4 (benchmarks/segment_clicks.py).
+    assert _iou(m, truth) > 0.55
+
+
+def test_quality_more_clicks_do_not_hurt(coffee):
+    truth = _coffee_cup_truth(coffee)
+    s = ClickSession(coffee)
+    ious = [_iou(s.add(*c), truth) for c in [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]]
+    # Each click was given where the mask was wrong (the coffee, the table,
+    # the white rim): the mask must not get worse, and must stay above the
+    # one-click bound. (The rim and coffee differ from the red porcelain, so a
+    # click there adds the region around it only: this is the method's weak
+    # spot, see the benchmark.)
+    assert all(b >= a - 0.01 for a, b in zip(ious, ious[1:]))
+    assert ious[-1] > 0.6
