@@ -172,13 +172,17 @@ def page(chromium, live_server, tmp_path):
     context = chromium.new_context(viewport={"width": 1400, "height": 860}, accept_downloads=True, base_url=live_server)
     pg = context.new_page()
     errors: list[str] = []
+    outside: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # every file the page loads comes from the app itself, never from the internet
+    pg.on("request", lambda r: None if r.url.startswith((live_server, "data:", "blob:")) else outside.append(r.url))
     pg.screenshots_dir = SCREENSHOTS  # where the tests save pictures of the app in use
     pg.goto("/")
     pg.wait_for_selector("body[data-started='1']", timeout=15_000)
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not outside, f"the page fetched files from outside the app: {outside}"
 
 
 def image_of(path: Path) -> np.ndarray:

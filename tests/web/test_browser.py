@@ -317,3 +317,11 @@ def test_large_photo_is_shown_scaled_and_processed_at_full_size(page, tmp_path):
     assert out.shape == big.shape and mask.shape == big.shape[:2] and mask.sum() == n
     changed = (out != big).any(axis=2)
     assert changed.any() and not (changed & ~mask).any()
+
+
+def test_api_docs_page_works_offline(page):
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "retouch" in page.inner_text(".swagger-ui .info .title")
+    page.get_by_text("/api/sessions/{sid}/segment", exact=True).first.wait_for()
+    page.get_by_text("method 'region_grow'").first.wait_for()  # the settings models are listed

@@ -49,6 +49,8 @@ __all__ = ["WebConfig", "create_app", "TOOLS"]
 
 log = logging.getLogger("retouch.web")
 STATIC = Path(__file__).parent / "static"
+SWAGGER_UI = "swagger-ui-dist-5.35.0"
+"""The vendored Swagger UI (npm swagger-ui-dist, pinned) behind /docs."""
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 SID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 SID = Annotated[str, PathParam(pattern=SID_PATTERN, description="Session id from POST /api/sessions.")]
@@ -410,6 +412,8 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
             '`{"detail": "one line"}` with a 4xx status.'
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI, not from a CDN
+        redoc_url=None,
     )
     weakref.finalize(app, shutil.rmtree, upload_dir, True)  # also when the app is never started
     app.state.config = cfg
@@ -557,6 +561,19 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="retouch API",
+            swagger_js_url=f"/static/vendor/{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"/static/vendor/{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 1, "tryItOutEnabled": True},
+        )
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
