@@ -49,27 +49,27 @@ def score(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
     return err, iou
 
 
-def opencv_grabcut(rgb: np.ndarray, box: Box, iterations: int = 5) -> np.ndarray:
-    """Plain ``cv2.grabCut``: BGR, GC_INIT_WITH_RECT, ``iterations`` rounds."""
+def opencv_grabcut(rgb: np.ndarray, box: Box, seed: int = 0, iterations: int = 5) -> np.ndarray:
+    """Plain ``cv2.grabCut``: BGR, GC_INIT_WITH_RECT, ``iterations`` rounds, RNG seeded."""
     state = np.zeros(rgb.shape[:2], np.uint8)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
-    cv2.setRNGSeed(0)
+    cv2.setRNGSeed(seed)
     cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), state, box, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
     return (state == cv2.GC_FGD) | (state == cv2.GC_PR_FGD)
 
 
-def _methods() -> dict[str, Callable[[np.ndarray, Box], np.ndarray]]:
+def _methods() -> dict[str, Callable[[np.ndarray, Box, int], np.ndarray]]:
     from retouch.segment.grabcut import grabcut
 
     return {
         "opencv": opencv_grabcut,
-        "retouch": lambda rgb, box: grabcut(rgb, box=box),
+        "retouch": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed),
         # retouch with OpenCV's choices: must score exactly like "opencv" (a check of the wrapper)
-        "retouch-as-opencv": lambda rgb, box: grabcut(rgb, box=box, color_space="rgb", iterations=5, min_part=0),
-        "retouch-rgb10": lambda rgb, box: grabcut(rgb, box=box, color_space="rgb"),
-        "retouch-lab5": lambda rgb, box: grabcut(rgb, box=box, iterations=5),
-        "retouch-keep-all-parts": lambda rgb, box: grabcut(rgb, box=box, min_part=0),
+        "retouch-as-opencv": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, color_space="rgb", iterations=5, min_part=0),
+        "retouch-rgb10": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, color_space="rgb"),
+        "retouch-lab5": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, iterations=5),
+        "retouch-keep-all-parts": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, min_part=0),
     }
 
 
@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-out/segment_box"), help="folder for the Markdown table and per-image CSV")
     parser.add_argument("--methods", default="opencv,retouch", help="comma-separated, from: " + ", ".join(_methods()))
     parser.add_argument("--limit", type=int, default=0, help="only the first N images (0: all)")
+    parser.add_argument(
+        "--seeds", type=int, default=1,
+        help="run every method with RNG seeds 0..N-1 (GrabCut's k-means start) and report the spread",
+    )
     args = parser.parse_args(argv)
 
     available = _methods()
@@ -108,35 +112,56 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         pairs = pairs[: args.limit]
 
-    results: dict[str, list[tuple[float, float, float]]] = {m: [] for m in names}
-    csv = ["image,box," + ",".join(f"{m}_error,{m}_iou,{m}_s" for m in names)]
-    for i, pair in enumerate(pairs):
+    seeds = list(range(max(1, args.seeds)))
+    # results[method][seed] = [(error, iou, seconds) per image]
+    results: dict[str, dict[int, list[tuple[float, float, float]]]] = {m: {sd: [] for sd in seeds} for m in names}
+    cols = [f"{m}@{sd}" for sd in seeds for m in names]
+    csv = ["image,box," + ",".join(f"{c}_error,{c}_iou,{c}_s" for c in cols)]
+    k = 0
+    for pair in pairs:
         rgb, gt = read_image(pair.image), read_gt(pair.gt)
         if rgb.ndim == 2:
             rgb = np.dstack([rgb] * 3)
         box = protocol_box(gt)
-        order = names if i % 2 == 0 else names[::-1]  # alternate who runs first
         row: dict[str, tuple[float, float, float]] = {}
-        for m in order:
-            t0 = time.perf_counter()
-            pred = available[m](rgb, box)
-            dt = time.perf_counter() - t0
-            err, iou = score(pred, gt)
-            row[m] = (err, iou, dt)
-            results[m].append(row[m])
-        csv.append(f"{pair.name},{' '.join(map(str, box))}," + ",".join(f"{row[m][0]:.4f},{row[m][1]:.5f},{row[m][2]:.4f}" for m in names))
-        print(f"{pair.name:>10} " + "  ".join(f"{m}: {row[m][0]:6.2f}% {row[m][1]:.3f}" for m in names), file=sys.stderr, flush=True)
+        for sd in seeds:
+            order = names if k % 2 == 0 else names[::-1]  # alternate who runs first
+            k += 1
+            for m in order:
+                t0 = time.perf_counter()
+                pred = available[m](rgb, box, sd)
+                dt = time.perf_counter() - t0
+                err, iou = score(pred, gt)
+                row[f"{m}@{sd}"] = (err, iou, dt)
+                results[m][sd].append((err, iou, dt))
+        csv.append(f"{pair.name},{' '.join(map(str, box))}," + ",".join(f"{row[c][0]:.4f},{row[c][1]:.5f},{row[c][2]:.4f}" for c in cols))
+        print(f"{pair.name:>10} " + "  ".join(f"{c}: {row[c][0]:6.2f}% {row[c][1]:.3f}" for c in cols), file=sys.stderr, flush=True)
 
     rows = []
+    spread = []
     for m in names:
-        errs, ious, secs = zip(*results[m])
+        every = [r for sd in seeds for r in results[m][sd]]
+        errs, ious, secs = zip(*every)
         rows.append((m, float(np.mean(errs)), float(np.mean(ious)), float(statistics.median(secs))))
+        per_seed = [(float(np.mean([r[0] for r in results[m][sd]])), float(np.mean([r[1] for r in results[m][sd]]))) for sd in seeds]
+        spread.append(
+            f"| {m} | " + " | ".join(f"{e:.2f} % / {i:.4f}" for e, i in per_seed) + " |"
+        )
     peer = "opencv" if "opencv" in names else names[0]
     table = _table(rows, peer)
     header = (
-        f"GrabCut set, {len(pairs)} images, box = tight GT box grown 5 % per side; "
-        f"ratios against {peer} measured in the same run."
+        f"GrabCut set, {len(pairs)} images, box = tight GT box grown 5 % per side, "
+        f"{len(seeds)} RNG seed(s) per image; ratios against {peer} measured in the same run."
     )
+    if len(seeds) > 1:
+        table += (
+            "\n\nPer seed (mean error / mean IoU):\n\n| method | "
+            + " | ".join(f"seed {sd}" for sd in seeds)
+            + " |\n|---|"
+            + "---:|" * len(seeds)
+            + "\n"
+            + "\n".join(spread)
+        )
     print(header)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
