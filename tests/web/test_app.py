@@ -206,6 +206,22 @@ def test_too_many_pixels(new_client, photo_bytes):
     assert c.get("/api/health").json()["sessions"] == 0
 
 
+def test_decompression_bomb_is_refused_from_its_header(client):
+    """A PNG that claims 30000 x 30000 pixels is refused before anything is decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(b"\x00" * 30001 * 4)) + chunk(b"IEND", b"")
+    r = client.post("/api/sessions", files={"file": ("bomb.png", png)})
+    assert r.status_code == 413
+    assert "bomb.png is 30000x30000 = 900" in detail(r) and "megapixels" in detail(r)
+    assert client.get("/api/health").json()["ok"]
+
+
 def test_too_many_bytes(new_client, photo_bytes):
     c = new_client(max_upload_bytes=100_000)
     r = c.post("/api/sessions", files={"file": ("big.png", photo_bytes)})

@@ -791,7 +791,10 @@
     $("progress").hidden = false;
     refreshUi();
     const t0 = performance.now();
-    const tick = () => { $("progress-text").textContent = `Filling with ${method.replace(/_/g, " ")}… ${((performance.now() - t0) / 1000).toFixed(1)} s`; };
+    const tick = () => {
+      const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      $("progress-text").textContent = job.status === "queued" ? `Waiting for another fill to finish… ${secs} s` : `Filling with ${method.replace(/_/g, " ")}… ${secs} s`;
+    };
     tick();
     const timer = setInterval(tick, 100);
     try {
@@ -1108,6 +1111,7 @@
       try {
         const st = await api("GET", `/api/sessions/${A.config.initial_session}`);
         await applyState(st);
+        status(`Opened ${st.filename} (${st.width} × ${st.height}).`);
       } catch (e) { /* expired: start empty */ }
     }
     selectTool(A.config.tools[0].id);
