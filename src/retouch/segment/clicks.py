@@ -36,6 +36,8 @@ How it works (classical means only, no learned weights):
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Annotated, Any
 
 import cv2
@@ -316,3 +318,18 @@ def clicks(
 # ``from .clicks import clicks`` in the package makes ``retouch.segment.clicks``
 # the function; let ``retouch.segment.clicks.ClickSession`` still work.
 clicks.ClickSession = ClickSession  # type: ignore[attr-defined]
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`clicks`.
+
+    ``retouch.segment.clicks`` names both this module and the function; when
+    an import machinery binds the module to that name (doctest collection,
+    ``importlib.reload``), ``retouch.segment.clicks(image, clicks=...)`` still works.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        return clicks(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
