@@ -41,9 +41,6 @@ class Params:
     refine: bool = True
     refine_iterations: int = 1
     geo_length: float = 2.0
-    prior_mode: int = 0
-    tau: float = 30.0
-    compact: float = 0.5
     llr_clip: float = 2.0
     flood_weight: float = 2.0
     flood_threshold: float = 15.0
@@ -193,17 +190,10 @@ class Engine:
         d_bor = self._geodesic(self.border)
         # scale of geodesic distances: the typical distance from the positive clicks
         scale = float(np.median(d_pos[np.isfinite(d_pos)])) + 1e-6
-        if p.prior_mode == 0:
-            d_bg = np.minimum(d_neg, d_bor + scale * (1.0 / max(p.border_weight, 1e-6) - 1.0) if p.border_weight > 0 else np.inf)
-            d_bg = np.minimum(d_bg, 1e6)
-            prior = (d_bg - d_pos) / (d_bg + d_pos + 1e-6)  # in [-1, 1]
-            prior = p.distance_weight * prior - p.distance_weight * 0.5 * d_pos / scale
-        else:
-            tau = p.tau
-            a_pos = np.exp(-d_pos / tau)
-            a_bg = np.maximum(np.exp(-d_neg / tau), p.border_weight * np.exp(-d_bor / tau))
-            e_pos = np.hypot(self.cx - np.mean([x for x, y, q in clicks if q]), self.cy - np.mean([y for x, y, q in clicks if q]))
-            prior = p.distance_weight * (a_pos - a_bg) - p.compact * np.minimum(d_pos / (3 * tau), 1.0)
+        d_bg = np.minimum(d_neg, d_bor + scale * (1.0 / max(p.border_weight, 1e-6) - 1.0) if p.border_weight > 0 else np.inf)
+        d_bg = np.minimum(d_bg, 1e6)
+        prior = (d_bg - d_pos) / (d_bg + d_pos + 1e-6)  # in [-1, 1]: nearer the object or the background
+        prior = p.distance_weight * prior - p.distance_weight * 0.5 * d_pos / scale  # compact around the clicks
         # flood: the region around each click that is reachable along a path of
         # little colour change (geodesic, colour only) leans hard to its label
         if p.flood_weight > 0:
@@ -217,7 +207,7 @@ class Engine:
         stab = np.zeros(self.n)
         if prev_sp is not None and newest is not None and p.stability > 0:
             d_new = self._geodesic(np.array([self.labels[newest[1], newest[0]]]))
-            keep = 1.0 - np.exp(-d_new / (0.5 * scale if p.prior_mode == 0 else p.tau))
+            keep = 1.0 - np.exp(-d_new / (0.5 * scale))
             stab = p.stability * keep * (2.0 * prev_sp - 1.0)
         # initial segmentation for the colour models
         if prev_sp is not None:

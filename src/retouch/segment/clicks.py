@@ -23,11 +23,15 @@ How it works (classical means only, no learned weights):
      click or to the image border leans to the object, and the lean fades
      with the distance from the positive clicks (the object is compact
      around them);
+   - a "flood" term: the superpixels reachable from a click along a path of
+     little colour change lean hard to that click's label, so a click
+     takes (or removes) the homogeneous region around it;
    - a contrast-sensitive smoothness term (Boykov & Jolly 2001) summed along
      the superpixels' shared borders;
    - a stability term: away from the newest click the previous mask is
      kept, so one click changes the mask near where it was given;
-   - hard constraints: clicked superpixels take the click's label.
+   - hard constraints: clicked superpixels take the click's label;
+   - connectivity: only object parts connected to a positive click are kept.
 
 2. **Pixel refinement.** OpenCV's GrabCut (GMM colour models and a pixel
    graph cut) re-decides only a band of ``band`` pixels on both sides of the
