@@ -62,6 +62,14 @@ def test_histogram_matches_the_threshold_luminance():
     # pixels above the Otsu value in the histogram ~ what threshold(otsu) selects
     above = sum(h["counts"][int(np.floor(h["otsu"])) + 1 :])
     assert abs(above - threshold(data.astronaut()).sum()) < 0.02 * 512 * 512
+    from skimage.filters import threshold_triangle
+
+    from retouch._convert import to_gray
+
+    lum = np.clip(to_gray(data.astronaut()) * 255 + 0.5, 0, 255).astype(np.uint8)
+    assert abs(h["triangle"] - threshold_triangle(lum, nbins=256)) <= 1.5  # the same method, on the histogram
+    camera = imaging.histogram(data.camera())
+    assert abs(camera["triangle"] - threshold_triangle(data.camera(), nbins=256)) <= 1.5
     flat = imaging.histogram(np.full((4, 4), 7, np.uint8))
     assert flat["otsu"] == flat["triangle"] == 7
 

@@ -552,7 +552,10 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
 
     if image is not None:
         img, info = io.read_with_info(image, max_pixels=cfg.max_pixels)
-        first = new_session(img, info, imaging.sanitize_filename(Path(image).name))
+        try:
+            first = new_session(img, info, imaging.sanitize_filename(Path(image).name))
+        except ApiError as e:
+            raise RetouchError(e.message) from None
         app.state.initial_session = first.id
 
     # ------------------------------------------------------------------ page

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from .. import io
-from .._convert import to_gray, to_uint8
+from .._convert import split_alpha, to_uint8
 from .._validate import ImageFileError, RetouchError
 
 __all__ = [
@@ -45,6 +45,10 @@ OUTPUT_EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp
 """Download extension per format read; anything else comes back as PNG."""
 
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".tif": "image/tiff", ".bmp": "image/bmp", ".webp": "image/webp"}
+
+
+_FAST_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
+"""PNG settings for overlays: unfiltered, light deflate (4x faster than the defaults, and small on masks)."""
 
 
 class UploadTooLarge(RetouchError):
@@ -113,19 +117,19 @@ def overlay_png(mask: np.ndarray, scale: float, *, color: tuple[int, int, int] =
     """
     h, w = mask.shape
     size = preview_size(mask.shape, scale)
-    cover = mask.astype(np.float32)
+    cover = mask.view(np.uint8) * np.uint8(255)  # coverage 0..255, averaged by the resize
     if (size[0], size[1]) != (w, h):
         cover = cv2.resize(cover, size, interpolation=cv2.INTER_AREA)
-    alpha = cover * (opacity * 255.0)
-    inside = (cover >= 0.5).astype(np.uint8)
-    edge = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool) & (cover > 0)
-    alpha[edge] = 255.0
+    inside = (cover >= 128).view(np.uint8)
+    edge = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).view(bool) & (cover > 0)
+    alpha = cv2.convertScaleAbs(cover, alpha=opacity)  # rounded, saturated uint8
+    alpha[edge] = 255
     out = np.empty((size[1], size[0], 4), np.uint8)
     out[..., 0] = color[2]
     out[..., 1] = color[1]
     out[..., 2] = color[0]
-    out[..., 3] = np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".png", out, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    out[..., 3] = alpha
+    ok, buf = cv2.imencode(".png", out, _FAST_PNG)
     return buf.tobytes()
 
 
@@ -140,28 +144,50 @@ def outline_png(labels: np.ndarray, scale: float, *, opacity: float = 0.55) -> b
     edge[1:, :] |= small[1:, :] != small[:-1, :]
     out = np.zeros((size[1], size[0], 4), np.uint8)
     out[edge] = (255, 255, 255, int(opacity * 255))
-    ok, buf = cv2.imencode(".png", out, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    ok, buf = cv2.imencode(".png", out, _FAST_PNG)
     return buf.tobytes()
+
+
+def _triangle(counts: np.ndarray) -> float:
+    """The triangle threshold of a histogram (Zack et al. 1977), as ``skimage.filters.threshold_triangle``."""
+    nbins = len(counts)
+    hist = counts.astype(np.float64)
+    peak = int(np.argmax(hist))
+    low, high = np.flatnonzero(hist)[[0, -1]]
+    flip = peak - low < high - peak
+    if flip:
+        hist = hist[::-1]
+        low, peak = nbins - high - 1, nbins - peak - 1
+    width = peak - low
+    if width <= 0:
+        return float(nbins - peak - 1 if flip else peak)
+    x = np.arange(width)
+    y = hist[x + low]
+    norm = np.hypot(hist[peak], width)
+    level = int(np.argmax(hist[peak] / norm * x - width / norm * y)) + low
+    return float(nbins - level - 1 if flip else level)
 
 
 def histogram(image: np.ndarray) -> dict[str, object]:
     """256-bin histogram of the luminance on a 0..255 scale, with Otsu's and the triangle threshold.
 
     The luminance is the one :func:`retouch.segment.threshold` thresholds
-    (BT.601 luma, alpha ignored). The thresholds are in the same 0..255 scale.
+    (BT.601 luma, alpha ignored), rounded to 8 bits. The thresholds are in
+    the same 0..255 scale.
 
     >>> h = histogram(np.array([[0, 0, 255, 255]], np.uint8))
     >>> h["counts"][0], h["counts"][255], h["pixels"]
     (2, 2, 4)
     """
-    from skimage.filters import threshold_otsu, threshold_triangle
+    from skimage.filters import threshold_otsu
 
-    lum = to_gray(image) * 255.0
-    counts = np.bincount(np.clip(lum + 0.5, 0, 255).astype(np.uint8).ravel(), minlength=256)
-    levels = np.nonzero(counts)[0]
+    small = to_uint8(split_alpha(image)[0])
+    lum = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    counts = np.bincount(lum.ravel(), minlength=256)
+    levels = np.flatnonzero(counts)
     if len(levels) > 1:
         otsu = float(threshold_otsu(hist=(counts, np.arange(256))))
-        tri = float(threshold_triangle(lum, nbins=256)) if len(levels) > 2 else otsu
+        tri = _triangle(counts) if len(levels) > 2 else otsu
     else:
         otsu = tri = float(levels[0]) if len(levels) else 0.0
     return {"counts": [int(c) for c in counts], "otsu": round(otsu, 2), "triangle": round(tri, 2), "pixels": int(lum.size)}

@@ -151,12 +151,14 @@ class Session:
         n = self.image.nbytes + self.mask.nbytes
         if self.filled is not None:
             n += self.filled.nbytes
-        n += sum(e.nbytes for e in self.undo_stack) + sum(e.nbytes for e in self.redo_stack)
-        for v in self.cache.values():
+        # snapshots: another thread may change these while the store counts
+        n += sum(e.nbytes for e in list(self.undo_stack)) + sum(e.nbytes for e in list(self.redo_stack))
+        for v in list(self.cache.values()):
             for part in v if isinstance(v, tuple) else (v,):
                 n += getattr(part, "nbytes", None) or (len(part) if isinstance(part, (bytes, bytearray, str)) else 256)
-        if self.click_run is not None:
-            n += self.click_run["base"].nbytes
+        run = self.click_run
+        if run is not None:
+            n += run["base"].nbytes
         if self.clicks is not None:
             n += CLICK_SESSION_BYTES
         return n
