@@ -274,6 +274,23 @@ def test_click_tool_and_help(page, photo_png):
     assert page.is_hidden("#help")
 
 
+def test_a_reload_keeps_the_work(page, photo_png):
+    open_photo(page, photo_png)
+    page.focus("#view")
+    page.keyboard.press("l")
+    page.mouse.move(*at(page, 100, 100))
+    page.mouse.down()
+    for c in [(200, 100), (200, 200), (100, 200), (100, 100)]:
+        page.mouse.move(*at(page, *c), steps=5)
+    page.mouse.up()
+    wait_body(page, "Number(d.maskPixels) > 0")
+    before = page.evaluate("retouchApp.state")
+    page.reload()
+    wait_body(page, "d.ready === '1' && d.session")
+    after = page.evaluate("retouchApp.state")
+    assert after["id"] == before["id"] and after["mask_pixels"] == before["mask_pixels"] and after["can_undo"]
+
+
 def test_bad_upload_shows_the_error_and_the_page_goes_on(page, photo_png, tmp_path):
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"not an image")

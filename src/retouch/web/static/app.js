@@ -170,6 +170,7 @@
     d.session = st.id; d.version = st.version; d.imageVersion = st.image_version; d.maskPixels = st.mask_pixels;
     d.fills = st.fills; d.canUndo = st.can_undo ? "1" : "0"; d.canRedo = st.can_redo ? "1" : "0";
     d.ready = "1";
+    try { sessionStorage.setItem("retouch-session", st.id); } catch (e) { /* storage off */ }
     refreshUi();
     if (A.tool === "threshold") {
       if (A.threshold.histFor !== st.image_version) enterThreshold();
@@ -537,7 +538,8 @@
       const url = sp(`/superpixels/outline?settings=${q}&v=${version}`);
       const res = await fetch(url);
       if (!res.ok) { const d = await res.json().catch(() => ({})); throw new ApiError(res.status, d.detail || res.statusText); }
-      return loadImage(URL.createObjectURL(await res.blob()));
+      const blobUrl = URL.createObjectURL(await res.blob());
+      try { return await loadImage(blobUrl); } finally { URL.revokeObjectURL(blobUrl); }
     });
     if (im) { A.outline = im; A.outlineFor = version; draw(); }
   }
@@ -1107,9 +1109,15 @@
     setMode("add");
     refreshUi();
     resize();
-    if (A.config.initial_session) {
+    // the image given on the command line, or the one this tab had before a reload
+    let resume = A.config.initial_session;
+    try { resume = sessionStorage.getItem("retouch-session") || resume; } catch (e) { /* storage off */ }
+    for (const id of [resume, A.config.initial_session]) {
+      if (!id || A.s) continue;
       try {
-        const st = await api("GET", `/api/sessions/${A.config.initial_session}`);
+        const res = await fetch(`/api/sessions/${id}`);
+        if (!res.ok) continue;
+        const st = await res.json();
         await applyState(st);
         status(`Opened ${st.filename} (${st.width} × ${st.height}).`);
       } catch (e) { /* expired: start empty */ }
