@@ -396,6 +396,18 @@ def test_colour_pick(client, session):
     assert r.status_code == 200 and r.json()["mask_pixels"] > 1000
 
 
+def test_detectors_run_without_inputs(client, session):
+    from retouch.web.app import available_tools
+
+    tool = next((t for t in available_tools() if t["id"] == "detect"), None)
+    if tool is None:
+        pytest.skip("no detector is installed yet")
+    for name in tool["methods"]:
+        r = client.post(f"/api/sessions/{session['id']}/segment", json={"method": name, "settings": {}})
+        assert r.status_code == 200, (name, r.text)
+        assert r.json()["message"].startswith(f"{name}:")
+
+
 def test_segment_errors_are_one_line_422(client, session):
     url = f"/api/sessions/{session['id']}/segment"
     cases = [

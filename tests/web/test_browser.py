@@ -243,6 +243,14 @@ def test_drop_wand_modifiers_brush_refine_and_threshold(page, photo_png):
     state = page.evaluate("retouchApp.state")
     assert state["undo_label"] == "threshold (add)"
 
+    # an automatic detector: D, then its Find button
+    if page.is_visible("[data-tool='detect']"):
+        page.keyboard.press("d")
+        first_detector = page.locator("[data-detector]").first
+        name = first_detector.get_attribute("data-detector")
+        first_detector.click()
+        page.wait_for_function(f"() => document.getElementById('status').textContent.startsWith('{name}:')", timeout=60_000)
+
     # undo back to nothing with the toolbar button
     while page.evaluate("retouchApp.state.can_undo"):
         version = body(page, "version")
