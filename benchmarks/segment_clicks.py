@@ -315,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                 todo.append((m, name, ip, mp, a.max_clicks, a.full, settings, a.ignore_value, a.rw_scale))
 
     def save(m: str, name: str, r: dict) -> None:
-        if m != "retouch":  # peers are cached as they finish; retouch is always rerun
-            cache_file(m, name).write_text(json.dumps(r))
+        # results are written as they finish; --reuse reads peers' only (retouch is always rerun)
+        cache_file(m, name).write_text(json.dumps(r))
 
     t_start = time.time()
     if a.jobs > 1:
