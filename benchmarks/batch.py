@@ -22,12 +22,24 @@ median and the best round):
   of 2 worker processes x 1 thread, started (and warmed up by a 2-image
   batch) before the timed runs; its start-up time is reported apart.
 
-Reported: images/s, megapixels/s, and peak resident memory per worker
-process (``ru_maxrss``; for the pools it includes the pages shared with the
-fork server, for ``loop`` / ``batch-inline`` it is this whole process), plus
-the ratios: pool-2 / pool-1 (speed-up of a second worker), dask-2 / pool-2
-(Dask's overhead), pool-1 / loop (the pool's overhead on one core). The
-outputs of every configuration are checked byte-identical to the loop's.
+Reported: images/s and megapixels/s (wall clock), CPU milliseconds per image
+(all the run's processes: workers, plus this process, which holds the pool's
+coordinator or the Dask client and the LocalCluster's scheduler), and peak
+resident memory per worker process (``ru_maxrss``; for the pools it includes
+the pages shared with the fork server, for ``loop`` / ``batch-inline`` it is
+this whole process), plus the ratios: pool-2 / pool-1 (speed-up of a second
+worker), dask-2 / pool-2 (Dask's overhead), pool-1 / loop (the pool's overhead
+on one core). The outputs of every configuration are checked byte-identical
+to the loop's.
+
+On a machine shared with others the wall-clock ratios mostly measure the
+neighbours: Linux's autogroup scheduling shares the CPU between sessions, so a
+second worker process does not get a second core while others are busy. CPU
+time per image does not depend on that, so the ratios are also given as the
+CPU figures predict them on idle cores: a configuration with W workers on C
+cores makes ``min(W / worker CPU per image, C / all CPU per image)`` images
+per second (the workers cannot go faster than one image per worker-CPU-time
+each, and all processes together cannot use more than C cores).
 
 Run::
 
@@ -90,7 +102,7 @@ def make_recipe(folder: Path, method: str, fmt: str = "jpg") -> Recipe:
 
 def run_loop(files: list[Path], src: Path, out: Path, recipe: Recipe) -> dict:
     """The peer: a plain loop over the same recipe, no batch machinery."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     mp = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmptyMaskWarning)
@@ -102,17 +114,35 @@ def run_loop(files: list[Path], src: Path, out: Path, recipe: Recipe) -> dict:
             io.write(target, result.image, info=info, overwrite=True, quality=recipe.output.quality)
             mp += image.shape[0] * image.shape[1] / 1e6
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "images": len(files), "megapixels": mp, "peak_rss_mb": peak_rss_mb()}
+    cpu = time.process_time() - c0
+    return {"seconds": seconds, "images": len(files), "megapixels": mp, "peak_rss_mb": peak_rss_mb(), "cpu_s": cpu, "coordinator_cpu_s": cpu}
 
 
-def run_batch(src: Path, out: Path, recipe: Recipe, **kw) -> dict:
-    t0 = time.perf_counter()
-    rep = batch.run(src, out, recipe, **kw)
+def run_batch(src: Path, out: Path, recipe: Recipe, client=None, **kw) -> dict:
+    workers_before = client.run(time.process_time) if client is not None else {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    rep = batch.run(src, out, recipe, scheduler=client, **kw)
     seconds = time.perf_counter() - t0
+    coordinator = time.process_time() - c0
+    if client is not None:
+        after = client.run(time.process_time)
+        workers_cpu = sum(after[w] - workers_before.get(w, 0.0) for w in after)
+    elif rep.engine == "processes":
+        workers_cpu = sum(rep.workers_cpu_seconds.values())  # fresh processes: their whole CPU time
+    else:
+        workers_cpu = 0.0  # in this process: already in the coordinator's figure
     if not rep.ok or rep.counts["done"] == 0:
         sys.exit(f"batch failed: {rep.counts} {rep.failed[:3]}")
     peaks = rep.workers_peak_rss_mb or {"main": peak_rss_mb()}
-    return {"seconds": seconds, "images": rep.counts["done"], "megapixels": rep.megapixels, "peak_rss_mb": max(peaks.values()), "workers_peak_rss_mb": peaks}
+    return {
+        "seconds": seconds,
+        "images": rep.counts["done"],
+        "megapixels": rep.megapixels,
+        "peak_rss_mb": max(peaks.values()),
+        "workers_peak_rss_mb": peaks,
+        "cpu_s": coordinator + workers_cpu,
+        "coordinator_cpu_s": coordinator,
+    }
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -181,11 +211,15 @@ def main() -> None:
                 elif c == "pool-2":
                     res = run_batch(src, out, recipe, workers=2)
                 else:
-                    res = run_batch(src, out, recipe, scheduler=client)
+                    res = run_batch(src, out, recipe, client=client)
                 results[c].append(res)
                 if r == 0:
                     digests[c] = digest(out)
-                print(f"  round {r + 1} {c:13s} {res['images'] / res['seconds']:7.2f} images/s  {res['megapixels'] / res['seconds']:6.2f} MP/s  ({res['seconds']:.1f} s, load {os.getloadavg()[0]:.1f})")
+                print(
+                    f"  round {r + 1} {c:13s} {res['images'] / res['seconds']:7.2f} images/s  {res['megapixels'] / res['seconds']:6.2f} MP/s  "
+                    f"{1000 * res['cpu_s'] / res['images']:6.1f} CPU ms/image  ({res['seconds']:.1f} s, load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
     finally:
         if client is not None:
             client.close()
@@ -200,21 +234,43 @@ def main() -> None:
     def best(c: str) -> float:
         return max(x["images"] / x["seconds"] for x in results[c])
 
+    def cpu(c: str, key: str = "cpu_s") -> float:
+        return statistics.median(1000 * x[key] / x["images"] for x in results[c])
+
+    cores = os.cpu_count() or 1
+    nworkers = {"loop": 1, "batch-inline": 1, "pool-1": 1, "pool-2": 2, "dask-2": 2}
+
+    def projected(c: str) -> float:
+        """Images/s on ``cores`` idle cores from the CPU time per image (see the module notes)."""
+        total = cpu(c) / 1000
+        worker = total if c in ("loop", "batch-inline") else (cpu(c) - cpu(c, "coordinator_cpu_s")) / 1000
+        return min(nworkers[c] / worker, cores / total)
+
     lines = [
         f"# retouch batch throughput ({len(files)} CBSD68 photos, {args.rounds} rounds, {os.cpu_count()} shared cores)",
         "",
-        "| configuration | images/s (median) | images/s (best) | MP/s (median) | peak RSS per worker (MiB) | outputs identical to loop |",
-        "|---|---:|---:|---:|---:|---|",
+        "| configuration | images/s (median) | images/s (best) | MP/s (median) | CPU ms / image (of which coordinator) | images/s projected on idle cores | peak RSS per worker (MiB) | outputs identical to loop |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for c in configs:
         peak = max(x["peak_rss_mb"] for x in results[c])
-        lines.append(f"| {c} | {med(c, 'images'):.2f} | {best(c):.2f} | {med(c, 'megapixels'):.2f} | {peak:.0f} | {'yes' if identical[c] else 'NO'} |")
+        lines.append(
+            f"| {c} | {med(c, 'images'):.2f} | {best(c):.2f} | {med(c, 'megapixels'):.2f} | {cpu(c):.1f} ({cpu(c, 'coordinator_cpu_s'):.1f}) "
+            f"| {projected(c):.1f} | {peak:.0f} | {'yes' if identical[c] else 'NO'} |"
+        )
     ratios = []
     if {"pool-1", "pool-2"} <= set(configs):
-        ratios.append(f"- speed-up of 2 workers over 1 (pool-2 / pool-1, median): **{med('pool-2', 'images') / med('pool-1', 'images'):.2f}x**")
+        ratios.append(
+            f"- speed-up of 2 workers over 1 (pool-2 / pool-1, median wall clock): **{med('pool-2', 'images') / med('pool-1', 'images'):.2f}x**; "
+            f"projected from CPU time on {cores} idle cores: **{projected('pool-2') / projected('pool-1'):.2f}x**"
+        )
     if {"pool-2", "dask-2"} <= set(configs):
         ratio = med("dask-2", "images") / med("pool-2", "images")
-        ratios.append(f"- Dask LocalCluster vs process pool, 2 workers (dask-2 / pool-2, median): **{ratio:.2f}x** (overhead {100 * (1 - ratio):+.0f} %); cluster start-up {dask_start:.1f} s not included")
+        ratios.append(
+            f"- Dask LocalCluster vs process pool, 2 workers (dask-2 / pool-2, median wall clock): **{ratio:.2f}x**; "
+            f"CPU per image dask-2 / pool-2: **{cpu('dask-2') / cpu('pool-2'):.2f}x**; projected on {cores} idle cores: "
+            f"**{projected('dask-2') / projected('pool-2'):.2f}x**; cluster start-up {dask_start:.1f} s not included"
+        )
     if {"loop", "pool-1"} <= set(configs):
         ratios.append(f"- one pool worker vs the plain loop (pool-1 / loop, median): **{med('pool-1', 'images') / med('loop', 'images'):.2f}x**")
     if {"loop", "batch-inline"} <= set(configs):

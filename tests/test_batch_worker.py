@@ -7,7 +7,7 @@ import pytest
 from skimage import data
 
 from retouch import _batch_fs, io
-from retouch._batch_worker import process
+from retouch._batch_worker import process, process_many
 from retouch.pipeline import Recipe
 
 RECIPE = Recipe.from_dict({"inputs": {"box_as_mask": True}, "inpaint": "telea"}).to_json()
@@ -82,3 +82,9 @@ def test_input_file_unchanged(photo):
     before = (photo / "in" / "a.png").read_bytes()
     process(task(photo))
     assert (photo / "in" / "a.png").read_bytes() == before
+
+
+def test_process_many_returns_one_record_per_image_in_order(photo):
+    (photo / "in" / "bad.jpg").write_bytes(b"broken")
+    recs = process_many([task(photo), task(photo, "bad.jpg"), task(photo, action="copy", values=None, output=str(photo / "out" / "c.png"))])
+    assert [(r["key"], r["status"]) for r in recs] == [("a.png", "done"), ("bad.jpg", "failed"), ("a.png", "done")]

@@ -110,6 +110,8 @@ def _stamp(info: dict[str, Any]) -> str:
 def _walk_url(root: str, exclude: list[str]) -> Iterator[Entry]:
     fs, path = _fs(root)
     path = path.rstrip("/")
+    if not fs.exists(path):
+        return
     skip = [_fs(e)[1].rstrip("/") + "/" for e in exclude if is_url(e)]
     found = []
     for full, info in sorted(fs.find(path, detail=True).items()):

@@ -70,11 +70,11 @@ from typing import Any
 from . import _batch_fs as bfs
 from . import io
 from ._batch_inputs import MaskIndex, Sidecar
-from ._batch_worker import init_pool_worker, peak_rss_mb, process
+from ._batch_worker import init_pool_worker, peak_rss_mb, process, process_many
 from ._validate import RetouchError
 from .pipeline import Recipe
 
-__all__ = ["run", "plan", "BatchReport", "Task", "JOURNAL_NAME", "REPORT_NAME", "summary"]
+__all__ = ["run", "plan", "default_state", "summary", "BatchReport", "Task", "Plan", "Journal", "JOURNAL_NAME", "REPORT_NAME"]
 
 JOURNAL_NAME = ".retouch-batch.jsonl"
 """The resume journal, in the output folder."""
@@ -96,6 +96,8 @@ class Task:
     """The input's path relative to INPUT (forward slashes)."""
     input: str
     output: str
+    out_rel: str
+    """The output's path relative to OUTPUT."""
     mask: str | None
     values: dict[str, Any] | None
     action: str
@@ -128,8 +130,6 @@ class Plan:
     skipped: list[dict[str, Any]]
     failed: list[dict[str, Any]]
     total: int
-    journal: dict[str, dict[str, Any]]
-    cleaned: list[str]
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -196,6 +196,8 @@ def plan(
 
     exclude = [dst] + ([masks_root] if masks_root else [])
     entries = list(bfs.walk(src, exclude=[e for e in exclude if _inside(e, src)]))
+    # one listing of the output tree instead of a check per image (a million HEAD requests on S3)
+    existing = {e.rel for e in bfs.walk(dst)} if bfs.is_url(dst) or Path(dst).is_dir() else set()
     if not entries:
         raise RetouchError(f"no images found under {input} (looked for {', '.join(sorted(bfs.IMAGE_SUFFIXES))})")
 
@@ -250,7 +252,7 @@ def plan(
             values,
         )
         prior = journal.get(e.rel)
-        exists = bfs.exists(out_loc)
+        exists = out_rel in existing
         redo = False
         if exists and not overwrite:
             if prior is None or prior.get("output") != out_rel:
@@ -263,9 +265,9 @@ def plan(
         elif exists:
             redo = True
         tasks.append(
-            Task(e.rel, e.location, out_loc, mask_entry.location if mask_entry else None, values, action, fp, redo)
+            Task(e.rel, e.location, out_loc, out_rel, mask_entry.location if mask_entry else None, values, action, fp, redo)
         )
-    return Plan(src, dst, tasks, skipped, failed, len(entries), journal, [])
+    return Plan(src, dst, tasks, skipped, failed, len(entries))
 
 
 def _record(key: str, status: str, reason: str | None = None) -> dict[str, Any]:
@@ -370,6 +372,8 @@ class BatchReport:
     skipped: dict[str, int] = field(default_factory=dict)
     workers_peak_rss_mb: dict[str, float] = field(default_factory=dict)
     worker_seconds: float = 0.0
+    worker_cpu_seconds: float = 0.0
+    workers_cpu_seconds: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
     not_started: int = 0
     cleaned_temp_files: int = 0
@@ -398,11 +402,12 @@ class BatchReport:
             self.skipped[reason] = self.skipped.get(reason, 0) + 1
         if status == "done":
             self.megapixels += rec.get("megapixels") or 0.0
-        if rec.get("seconds"):
-            self.worker_seconds += rec["seconds"]
+        self.worker_seconds += rec.get("seconds") or 0.0
+        self.worker_cpu_seconds += rec.get("cpu_seconds") or 0.0
         if rec.get("pid") is not None:
             pid = str(rec["pid"])
             self.workers_peak_rss_mb[pid] = max(self.workers_peak_rss_mb.get(pid, 0.0), round(rec.get("peak_rss_mb") or 0.0, 1))
+            self.workers_cpu_seconds[pid] = max(self.workers_cpu_seconds.get(pid, 0.0), round(rec.get("process_cpu_seconds") or 0.0, 3))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -421,6 +426,7 @@ class BatchReport:
             "megapixels_per_second": round(self.megapixels_per_second, 3),
             "megapixels": round(self.megapixels, 3),
             "worker_seconds": round(self.worker_seconds, 3),
+            "worker_cpu_seconds": round(self.worker_cpu_seconds, 3),
             "workers_peak_rss_mb": self.workers_peak_rss_mb,
             "cleaned_temp_files": self.cleaned_temp_files,
             "failed": sorted(self.failed, key=lambda r: r["image"]),
@@ -572,6 +578,18 @@ class _Progress:
             self.bar.stop()
 
 
+def default_state(output: str | os.PathLike[str]) -> str:
+    """Where the resume journal of a batch into ``output`` lives by default.
+
+    ``OUTPUT/.retouch-batch.jsonl`` for a local folder; for a URL (an object
+    store cannot append) a local file in the current folder named after it.
+    """
+    dst = bfs.absolute(os.fspath(output))
+    if not bfs.is_url(dst):
+        return os.path.join(dst, JOURNAL_NAME)
+    return os.path.abspath(f".retouch-batch-{hashlib.sha256(dst.encode()).hexdigest()[:8]}.jsonl")
+
+
 def run(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -624,11 +642,7 @@ def run(
     """
     dst = bfs.absolute(os.fspath(output))
     if state is None:
-        state = (
-            os.path.join(dst, JOURNAL_NAME)
-            if not bfs.is_url(dst)
-            else os.path.abspath(f".retouch-batch-{hashlib.sha256(dst.encode()).hexdigest()[:8]}.jsonl")
-        )
+        state = default_state(dst)
     if not bfs.is_url(os.fspath(input)) and not Path(input).is_dir():
         plan(input, output, recipe)  # raises the one-line message
     if not bfs.is_url(dst) and Path(dst).exists() and not Path(dst).is_dir():
@@ -691,7 +705,6 @@ def _run_locked(
         rep.add(rec)
     rep.redone = sum(t.redo for t in p.tasks)
     recipe_json = recipe.to_json()
-    out_rel = {t.key: str(PurePosixPath(t.output[len(p.output) :].replace(os.sep, "/").lstrip("/"))) for t in p.tasks}
     bar = _Progress(console, len(p.tasks), sum(1 for r in p.skipped if r.get("reason") == "already done"))
     if cleaned:
         bar.note(f"removed {len(cleaned)} half-written file{'s' if len(cleaned) != 1 else ''} left by an earlier run")
@@ -702,13 +715,16 @@ def _run_locked(
         for t in batch:
             if t.redo:
                 bfs.remove(t.output)  # so an output that exists always belongs to its journal entry
-        journal.write([{"key": t.key, "status": "started", "fingerprint": t.fingerprint, "output": out_rel[t.key]} for t in batch])
+        journal.write([{"key": t.key, "status": "started", "fingerprint": t.fingerprint, "output": t.out_rel} for t in batch])
 
     def finish(rec: dict[str, Any]) -> None:
         nonlocal finished
         finished += 1
         t = by_key[rec["key"]]
-        journal.write([{"key": t.key, "status": rec["status"], "fingerprint": t.fingerprint, "output": out_rel[t.key], **({"error": rec["error"]} if rec.get("error") else {})}])
+        entry = {"key": t.key, "status": rec["status"], "fingerprint": t.fingerprint, "output": t.out_rel}
+        if rec.get("error"):
+            entry["error"] = rec["error"]
+        journal.write([entry])
         rep.add(rec)
         bar.advance(rec)
         if on_record is not None:
@@ -864,6 +880,7 @@ def _run_dask(
     begin: Callable[..., None],
     finish: Callable[..., None],
     bar: _Progress,
+    chunk: int | None = None,
 ) -> int:
     try:
         from distributed import Client, as_completed
@@ -877,42 +894,46 @@ def _run_dask(
             raise RetouchError(f"cannot reach the Dask scheduler at {scheduler} ({e}); check the address and that it is running") from None
     else:
         client = scheduler
-    started = 0
     run_id = secrets.token_hex(4)
     try:
         nthreads = sum(client.nthreads().values()) or 1
         nworkers = len(client.nthreads())
         _check_workers_see(client, tasks)
-        window = 2 * nthreads + 4
+        # A Dask task costs the scheduler and the worker some milliseconds of their own: group
+        # images into tasks of several (at most 16, and at least 8 tasks per thread overall).
+        size = chunk or max(1, min(16, len(tasks) // (8 * nthreads)))
+        window = 2 * nthreads + 2
         todo = list(zip(tasks, payloads))
-        todo.reverse()
+        groups = [todo[i : i + size] for i in range(0, len(todo), size)]
+        groups.reverse()
         ac = as_completed()
-        inflight: dict[Any, Task] = {}
+        inflight: dict[Any, list[Task]] = {}
 
         def refill() -> None:
-            nonlocal started
             batch = []
-            while todo and len(inflight) + len(batch) < window:
-                batch.append(todo.pop())
+            while groups and len(inflight) + len(batch) < window:
+                batch.append(groups.pop())
             if not batch:
                 return
-            begin([t for t, _ in batch])
-            for t, payload in batch:
-                fut = client.submit(process, payload, pure=False, key=f"retouch-{run_id}-{started}-{t.fingerprint}")
-                inflight[fut] = t
+            begin([t for group in batch for t, _ in group])
+            for group in batch:
+                key = f"retouch-{run_id}-{group[0][0].fingerprint}-{len(group)}"
+                fut = client.submit(process_many, [payload for _, payload in group], pure=False, key=key)
+                inflight[fut] = [t for t, _ in group]
                 ac.add(fut)
-                started += 1
 
         try:
             refill()
             for fut in ac:
-                t = inflight.pop(fut)
+                group_tasks = inflight.pop(fut)
                 try:
-                    rec = fut.result()
+                    records = fut.result()
                 except Exception as e:  # KilledWorker (a worker died on it), a cancelled future, ...
-                    rec = {"key": t.key, "status": "failed", "error": f"the Dask task failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")}
+                    why = f"{type(e).__name__}: {str(e).splitlines()[0]}" if str(e) else type(e).__name__
+                    records = [{"key": t.key, "status": "failed", "error": f"the Dask task failed: {why}"} for t in group_tasks]
                 fut.release()
-                finish(rec)
+                for rec in records:
+                    finish(rec)
                 refill()
         except KeyboardInterrupt:
             bar.note("[yellow]stopping[/]: cancelling the images not yet done")
