@@ -527,8 +527,7 @@ def batch(
     if override:
         rec = rec.model_copy(update={"inputs": (rec.inputs or Inputs()).model_copy(update=override)})
     if dry_run:
-        state = Path(output, batch_mod.JOURNAL_NAME)
-        journal = batch_mod.Journal(str(state)).load() if "://" not in output else {}
+        journal = batch_mod.Journal(batch_mod.default_state(output)).load()
         p = batch_mod.plan(input, output, rec, overwrite=overwrite, journal=journal)
         out.print(f"{p.total} images: {len(p.tasks)} to do ({sum(t.redo for t in p.tasks)} redone), {len(p.skipped)} skipped, {len(p.failed)} would fail")
         for r in p.failed[:20]:
