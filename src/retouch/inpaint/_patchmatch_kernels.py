@@ -1,0 +1,189 @@
+"""numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting.
+
+Every kernel is compiled once and cached on disk (``cache=True``), so only the
+first call on a machine pays the compile time. All of them run serially in a
+fixed order with one seeded xorshift generator, so a given seed gives the same
+result whatever the number of threads. :mod:`._patchmatch_reference` holds
+plain NumPy / Python versions that the tests compare them with.
+
+Conventions shared by the kernels:
+
+- the search reads the *matching image*, ``H x (W * C)`` int16 (the ``C``
+  channels of a pixel side by side, values in about [0, 255]), so a patch row
+  is one contiguous run and integer sums are exact; the vote reads and writes
+  ``H x W x C`` float32;
+- a patch is the ``(2r + 1) x (2r + 1)`` square around its centre, and every
+  centre (target or source) lies at least ``r`` pixels inside the image, so a
+  patch never needs a bounds check;
+- ``ty, tx`` list the target centres (patches that overlap the hole) in raster
+  order and ``tindex`` maps a pixel to its position in that list (-1 if none);
+- ``sy, sx`` hold the nearest-neighbour field: the source centre matched to
+  each target, always one where ``valid`` is True; ``d`` is its distance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote"]
+
+_MASK32 = 0xFFFFFFFF
+
+
+@njit(cache=True, nogil=True)
+def xorshift(state: int) -> int:
+    """One step of Marsaglia's 32-bit xorshift (state kept in an int64, never 0)."""
+    state ^= (state << 13) & _MASK32
+    state ^= state >> 17
+    state ^= (state << 5) & _MASK32
+    return state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def patch_distance(img, c, ay, ax, by, bx, r, limit):
+    """Sum of squared differences between the patches at (ay, ax) and (by, bx).
+
+    ``img`` is the ``H x (W * C)`` integer matching image. Stops early and
+    returns a partial sum (>= ``limit``) once it reaches ``limit``.
+    """
+    n = (2 * r + 1) * c
+    oa = (ax - r) * c
+    ob = (bx - r) * c
+    acc = np.int64(0)
+    for dy in range(-r, r + 1):
+        ra = img[ay + dy]
+        rb = img[by + dy]
+        s = np.int32(0)
+        for k in range(n):
+            t = np.int32(ra[oa + k]) - np.int32(rb[ob + k])
+            s += t * t
+        acc += s
+        if acc >= limit:
+            return acc
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def patch_distances(img, c, ty, tx, sy, sx, r):
+    """Distance of every target patch to its current match."""
+    n = ty.shape[0]
+    d = np.empty(n, np.int64)
+    big = np.int64(1) << 62
+    for i in range(n):
+        d[i] = patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r, big)
+    return d
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _try(img, c, valid, i, cy, cx, ty, tx, sy, sx, d, r):
+    """Take source (cy, cx) for target i when it is valid and closer."""
+    if cy == sy[i] and cx == sx[i]:
+        return False
+    if not valid[cy, cx]:
+        return False
+    dist = patch_distance(img, c, ty[i], tx[i], cy, cx, r, d[i])
+    if dist < d[i]:
+        d[i] = dist
+        sy[i] = cy
+        sx[i] = cx
+        return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def nnf_search(img, c, valid, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed):
+    """PatchMatch (Barnes et al. 2009): propagation and random search, in place.
+
+    Odd passes scan in raster order and propagate from the left and upper
+    neighbours; even passes scan backwards from the right and lower ones. After
+    the propagation step each target samples sources at exponentially
+    shrinking distances (``max_radius``, half of it, ... 1) around its best
+    match. Returns the generator state after the last draw.
+    """
+    h, w = valid.shape
+    n = ty.shape[0]
+    lo_y, hi_y = r, h - r - 1
+    lo_x, hi_x = r, w - r - 1
+    state = np.int64(seed) & _MASK32
+    if state == 0:
+        state = 0x9E3779B9
+    for it in range(iterations):
+        forward = it % 2 == 0
+        step = 1 if forward else -1
+        for j in range(n):
+            i = j if forward else n - 1 - j
+            y = ty[i]
+            x = tx[i]
+            # propagation: the neighbour's match, shifted by one pixel
+            px = x - step
+            if 0 <= px < w:
+                k = tindex[y, px]
+                if k >= 0:
+                    cx = sx[k] + step
+                    if lo_x <= cx <= hi_x:
+                        _try(img, c, valid, i, sy[k], cx, ty, tx, sy, sx, d, r)
+            py = y - step
+            if 0 <= py < h:
+                k = tindex[py, x]
+                if k >= 0:
+                    cy = sy[k] + step
+                    if lo_y <= cy <= hi_y:
+                        _try(img, c, valid, i, cy, sx[k], ty, tx, sy, sx, d, r)
+            # random search around the best match, radius halving down to 1
+            rad = max_radius
+            while rad >= 1:
+                state = xorshift(state)
+                cy = sy[i] + state % (2 * rad + 1) - rad
+                state = xorshift(state)
+                cx = sx[i] + state % (2 * rad + 1) - rad
+                cy = min(max(cy, lo_y), hi_y)
+                cx = min(max(cx, lo_x), hi_x)
+                _try(img, c, valid, i, cy, cx, ty, tx, sy, sx, d, r)
+                rad //= 2
+    return state
+
+
+@njit(cache=True, nogil=True)
+def vote(img, hy, hx, tindex, sy, sx, weight, r, vr, out):
+    """Re-estimate each hole pixel as the weighted mean of the patches over it.
+
+    For the hole pixel ``q = (hy[j], hx[j])`` every target patch centred at
+    ``p`` with ``|p - q| <= r`` proposes the pixel of its source at the same
+    offset, ``img[s(p) + q - p]``, with the weight ``weight[p]``
+    (Wexler, Shechtman & Irani 2007). ``out[j]`` gets the weighted mean.
+    """
+    h, w = tindex.shape
+    c = img.shape[2]
+    acc = np.zeros(c, np.float64)
+    for j in range(hy.shape[0]):
+        y = hy[j]
+        x = hx[j]
+        acc[:] = 0.0
+        total = 0.0
+        for dy in range(-vr, vr + 1):
+            py = y - dy
+            if py < 0 or py >= h:
+                continue
+            for dx in range(-vr, vr + 1):
+                px = x - dx
+                if px < 0 or px >= w:
+                    continue
+                k = tindex[py, px]
+                if k < 0:
+                    continue
+                wk = weight[k]
+                if wk <= 0.0:
+                    continue
+                qy = sy[k] + dy
+                qx = sx[k] + dx
+                for ch in range(c):
+                    acc[ch] += wk * img[qy, qx, ch]
+                total += wk
+        if total > 0.0:
+            for ch in range(c):
+                out[j, ch] = acc[ch] / total
+        else:
+            for ch in range(c):
+                out[j, ch] = img[y, x, ch]
+    return out

@@ -1,0 +1,405 @@
+"""Exemplar-based fill: copy real texture from the rest of the photo (PatchMatch).
+
+A coarse-to-fine fill in the manner of Wexler, Shechtman & Irani (2007): on
+each level of an image pyramid it alternates a nearest-neighbour search for
+every patch that overlaps the hole (PatchMatch, Barnes et al. 2009) and a
+re-estimation of each hole pixel as the weighted vote of the patches over it.
+The hot loops are numba kernels in :mod:`._patchmatch_kernels` (compiled once
+per machine and cached on disk); :mod:`._patchmatch_reference` holds the plain
+NumPy versions the tests check them against.
+
+What the fill does, level by level (the choices were measured with
+``benchmarks/inpaint_quality.py`` on CBSD68 with LaMa-style masks):
+
+1. **Pyramid that shrinks the hole.** Each level halves the image with a
+   6 x 6 binomial filter over the *known* pixels only, so a coarse pixel is a
+   hole only when its whole footprint is; the hole shrinks faster than the
+   image and the coarsest level holds a hole a few pixels wide, filled by a
+   diffusion (Telea) start. The pixels that may be copied (``source_mask``,
+   ``context``) shrink with their own mask, never growing.
+2. **Matches carried up.** A level starts from the coarser level's matches,
+   scaled up and voted at the finer resolution (Wexler's trick: the finer
+   level is built from finer source pixels, not from an upsampled image).
+3. **EM iterations.** PatchMatch search (propagation and random search over
+   the whole allowed area) alternates with voting. A patch's vote is weighted
+   by its similarity ``exp(-d / 2 sigma^2)`` (sigma^2 the 75th percentile of the
+   distances) times Wexler's confidence ``1.3 ** -depth``, its centre's distance
+   into the hole, so patches that see more of the real border count more.
+4. **Texture features.** Patches are compared on colour and on two texture
+   channels, the local mean of ``|dI/dx|`` and ``|dI/dy|`` (Newson et al.
+   2014); these are voted into the hole like colour, and stop the search from
+   settling on flat patches, the classic way Wexler-type fills turn to blur.
+5. **Detail kept in the last vote.** The finest vote averages the smooth part
+   of the sources (a Gaussian of sigma 2.5 px) and adds the fine detail of the
+   one source pixel each hole pixel is matched to, so the mean does not wash
+   out grain and texture.
+
+Every pixel written into the hole is computed from pixels where copying is
+allowed: the votes read only allowed sources, and the smooth/detail split of
+step 5 is taken over the allowed pixels alone.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from .. import registry
+from .._convert import from_float, to_float
+from .._validate import RetouchError
+from . import _patchmatch_kernels as K
+from ._base import fill
+
+__all__ = ["patchmatch"]
+
+# Settings found with benchmarks/inpaint_quality.py (see the module docstring).
+_CONFIDENCE = 1.3  # Wexler's alpha: a patch centred d px inside the hole weighs 1.3 ** -d
+_SIGMA_PERCENTILE = 75  # sigma^2 of the similarity weights: this percentile of the distances
+_FEATURE_WEIGHT = 4.0  # weight of the two texture channels against colour (0..255 units)
+_DETAIL_SIGMA = 2.5  # px: finer detail than this comes from the matched pixel, not the mean
+_KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
+
+
+# ----------------------------------------------------------------------------- pyramid
+
+
+def _down_known(img: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Halve an image averaging known pixels only (normalised 6 x 6 binomial filter).
+
+    Returns the coarse image and its known mask: a coarse pixel is known when
+    its footprint holds a known pixel, so a hole shrinks a little at every level.
+    """
+    wk = known.astype(np.float32)
+    num = cv2.sepFilter2D(img * wk[..., None], -1, _KERNEL, _KERNEL, anchor=(2, 2), borderType=cv2.BORDER_CONSTANT)
+    den = cv2.sepFilter2D(wk, -1, _KERNEL, _KERNEL, anchor=(2, 2), borderType=cv2.BORDER_CONSTANT)
+    if num.ndim == 2:
+        num = num[..., None]
+    num, den = num[::2, ::2], den[::2, ::2]
+    ok = den > 1e-6
+    out = np.zeros_like(num)
+    out[ok] = num[ok] / den[ok][:, None]
+    return out, ok
+
+
+def _down_all(mask: np.ndarray) -> np.ndarray:
+    """Halve a bool mask: a coarse pixel is True only if its whole 2 x 2 block is."""
+    h, w = mask.shape
+    if h % 2 or w % 2:
+        mask = np.pad(mask, ((0, h % 2), (0, w % 2)), mode="edge")
+    return mask.reshape(mask.shape[0] // 2, 2, mask.shape[1] // 2, 2).all(axis=(1, 3))
+
+
+def _pyramid(f: np.ndarray, hole: np.ndarray, allowed: np.ndarray, r: int, levels: int | None):
+    """Images, holes and allowed masks from fine (index 0) to coarse."""
+    imgs, holes, alloweds = [f], [hole], [allowed]
+    limit = levels if levels is not None else 64
+    while len(imgs) < limit:
+        h, w = holes[-1].shape
+        if min(h, w) < 2 or (levels is None and (min(h, w) < 4 * r + 2 or not holes[-1].any())):
+            break
+        img, known = _down_known(imgs[-1], ~holes[-1])
+        imgs.append(img)
+        holes.append(~known)
+        alloweds.append(_down_all(alloweds[-1]) & known)
+    while len(imgs) > 1 and not holes[-1].any():  # a level without hole adds nothing
+        imgs.pop(), holes.pop(), alloweds.pop()
+    return imgs, holes, alloweds
+
+
+def _valid_centres(allowed: np.ndarray, r: int) -> np.ndarray:
+    """Centres whose whole patch lies in ``allowed``, at least ``r`` px inside the image."""
+    h, w = allowed.shape
+    valid = np.zeros((h, w), bool)
+    if h < 2 * r + 1 or w < 2 * r + 1:
+        return valid
+    k = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    er = cv2.erode(allowed.view(np.uint8), k, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+    valid[r : h - r, r : w - r] = er[r : h - r, r : w - r]
+    return valid
+
+
+def _targets(hole: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres of the patches that cover hole pixels (kept ``r`` px inside the image)."""
+    h, w = hole.shape
+    ys, xs = np.nonzero(hole)
+    k = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    near = cv2.dilate(hole.view(np.uint8), k).astype(bool)
+    near[:r], near[h - r :], near[:, :r], near[:, w - r :] = False, False, False, False
+    # a hole pixel at the border is covered by the patch at its clamped position
+    near[np.clip(ys, r, h - r - 1), np.clip(xs, r, w - r - 1)] = True
+    ty, tx = np.nonzero(near)
+    tindex = np.full((h, w), -1, np.int32)
+    tindex[ty, tx] = np.arange(ty.size, dtype=np.int32)
+    return ty.astype(np.int64), tx.astype(np.int64), tindex
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _features(img: np.ndarray, weight: float) -> np.ndarray:
+    """Texture channels (Newson et al. 2014): local mean of |dI/dx| and |dI/dy| of the luma."""
+    g = img.mean(axis=2)
+    s = np.float32(weight / 8.0)
+    gx = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)) * s
+    gy = np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) * s
+    return np.dstack([cv2.blur(gx, (3, 3)), cv2.blur(gy, (3, 3))])
+
+
+def _weights(d: np.ndarray, npix: int, confidence: np.ndarray) -> np.ndarray:
+    """Wexler's vote weights: similarity exp(-d / 2 sigma^2) times the border confidence."""
+    dn = d.astype(np.float64) / npix
+    s2 = max(float(np.percentile(dn, _SIGMA_PERCENTILE)), 1e-6)
+    return np.maximum(np.exp(-dn / (2.0 * s2)) * confidence, 1e-30)
+
+
+def _random_sources(n: int, valid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    vy, vx = np.nonzero(valid)
+    pick = rng.integers(0, vy.size, n)
+    return vy[pick].astype(np.int64), vx[pick].astype(np.int64)
+
+
+def _smooth_over(img: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``img`` that averages only the pixels in ``where``."""
+    w = where.astype(np.float32)
+    num = cv2.GaussianBlur(img * w[..., None], (0, 0), sigma)
+    if num.ndim == 2:
+        num = num[..., None]
+    den = cv2.GaussianBlur(w, (0, 0), sigma)
+    return np.ascontiguousarray(num / np.maximum(den, 1e-6)[..., None], dtype=np.float32)
+
+
+def _schedule(level: int, iterations: int) -> tuple[int, int]:
+    """(EM iterations, PatchMatch passes) at ``level`` (0 = finest)."""
+    return min(level + 1, iterations), min(1 + level // 2, 3)
+
+
+def _match_image(a: np.ndarray) -> np.ndarray:
+    """The ``H x (W * C)`` int16 image the distance kernel reads."""
+    return np.rint(a).astype(np.int16).reshape(a.shape[0], -1)
+
+
+# ----------------------------------------------------------------------------- core
+
+
+def _core(
+    color: np.ndarray,
+    hole: np.ndarray,
+    source_mask: np.ndarray | None = None,
+    *,
+    patch_size: int,
+    levels: int | None,
+    iterations: int,
+    context: int | None,
+    seed: int,
+) -> np.ndarray:
+    f = to_float(color)
+    if f.ndim == 2:
+        f = f[..., None]
+    f = np.ascontiguousarray(f * np.float32(255.0))
+    f[hole] = 0.0  # never read what is under the hole
+    c = f.shape[2]
+    r = patch_size // 2
+    allowed = ~hole
+    if source_mask is not None:
+        allowed &= source_mask
+    if context is not None:
+        allowed &= cv2.distanceTransform((~hole).view(np.uint8), cv2.DIST_L2, 3) <= context
+    if not _valid_centres(allowed, r).any():
+        raise RetouchError(
+            f"no {patch_size}x{patch_size} patch outside the hole is left to copy from; "
+            "allow more of the image (source_mask, context) or use a smaller patch_size"
+        )
+
+    imgs, holes, alloweds = _pyramid(f, hole, allowed, r, levels)
+    n = len(imgs)
+    rng = np.random.default_rng(seed)
+    prev = None  # (tindex, sy, sx, filled image with feature channels) of the coarser level
+    for lvl in range(n - 1, -1, -1):
+        img = imgs[lvl].copy()
+        hl = holes[lvl]
+        hh, ww = hl.shape
+        img[hl] = 0.0
+        valid = _valid_centres(alloweds[lvl], r)
+        hy, hx = (a.astype(np.int64) for a in np.nonzero(hl))
+        ty, tx, tindex = _targets(hl, r)
+        depth = cv2.distanceTransform(hl.view(np.uint8), cv2.DIST_L2, 3)[ty, tx]
+        confidence = _CONFIDENCE ** (-depth.astype(np.float64))
+        npix = (2 * r + 1) ** 2 * c
+        have_sources = bool(valid.any())
+        if prev is None:
+            # coarsest level: the hole is a few pixels wide; start from a diffusion fill
+            u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+            init = cv2.inpaint(u8, hl.view(np.uint8), 3, cv2.INPAINT_TELEA)
+            img[hl] = init.reshape(hh, ww, c)[hl]
+            img = np.dstack([img, _features(img, _FEATURE_WEIGHT)])
+            if have_sources:
+                sy, sx = _random_sources(ty.size, valid, rng)
+        else:
+            ptindex, psy, psx, pimg = prev
+            up = cv2.resize(pimg, (ww, hh), interpolation=cv2.INTER_LINEAR).reshape(hh, ww, -1)
+            img[hl] = up[hl][:, :c]
+            img = np.dstack([img, _features(img, _FEATURE_WEIGHT)])
+            img[hl] = up[hl]
+            if have_sources:
+                # the coarser matches, scaled up, voted at this resolution
+                sy = np.full(ty.size, -1, np.int64)
+                sx = np.full(ty.size, -1, np.int64)
+                ok = np.zeros(ty.size, bool)
+                if ptindex is not None:
+                    cy = np.minimum(ty // 2, ptindex.shape[0] - 1)
+                    cx = np.minimum(tx // 2, ptindex.shape[1] - 1)
+                    k = ptindex[cy, cx]
+                    ok = k >= 0
+                    sy[ok] = 2 * psy[k[ok]] + (ty - 2 * cy)[ok]
+                    sx[ok] = 2 * psx[k[ok]] + (tx - 2 * cx)[ok]
+                    ok &= (sy >= r) & (sy < hh - r) & (sx >= r) & (sx < ww - r)
+                    ok[ok] = valid[sy[ok], sx[ok]]
+                ry, rx = _random_sources(int((~ok).sum()), valid, rng)
+                sy[~ok], sx[~ok] = ry, rx
+                if ok.any():
+                    d = K.patch_distances(_match_image(img), img.shape[2], ty, tx, sy, sx, r)
+                    vals = np.empty((hy.size, img.shape[2]), np.float32)
+                    K.vote(img, hy, hx, tindex, sy, sx, _weights(d, npix, 1.0), r, r, vals)
+                    img[hy, hx] = vals
+        if not have_sources:
+            prev = (None, None, None, img)
+            continue
+        n_em, n_pm = _schedule(lvl, iterations)
+        for em in range(n_em):
+            m = _match_image(img)
+            d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r)
+            K.nnf_search(m, img.shape[2], valid, ty, tx, tindex, sy, sx, d, r, n_pm, max(hh, ww), int(rng.integers(1, 2**31)))
+            wts = _weights(d, npix, confidence)
+            vals = np.empty((hy.size, img.shape[2]), np.float32)
+            if lvl == 0 and em == n_em - 1:
+                # last vote: mean of the smooth part + the matched pixel's fine detail
+                base = _smooth_over(img, alloweds[0], _DETAIL_SIGMA)
+                K.vote(base, hy, hx, tindex, sy, sx, wts, r, r, vals)
+                k = tindex[hy, hx]
+                vals += img[sy[k], sx[k]] - base[sy[k], sx[k]]
+            else:
+                K.vote(img, hy, hx, tindex, sy, sx, wts, r, r, vals)
+            img[hy, hx] = vals
+        prev = (tindex, sy, sx, img)
+
+    out = prev[3][..., :c] / np.float32(255.0)
+    if color.ndim == 2:
+        out = out[..., 0]
+    return from_float(out, color.dtype)
+
+
+def _margin(patch_size: int, context: int | None):
+    """Context kept around a hole on crops: as wide as the hole (or ``context``)."""
+    if context is not None:
+        return lambda h, w: int(context) + patch_size
+    return lambda h, w: int(max(8 * patch_size, 64, max(h, w)))
+
+
+@registry.register("inpaint")
+def patchmatch(
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    patch_size: Annotated[int, Field(ge=3, le=31)] = 7,
+    levels: Annotated[int, Field(ge=1, le=16)] | None = None,
+    iterations: Annotated[int, Field(ge=1, le=50)] = 5,
+    source_mask: np.ndarray | None = None,
+    context: Annotated[int, Field(ge=1)] | None = None,
+    seed: Annotated[int, Field(ge=0)] = 0,
+) -> np.ndarray:
+    """Exemplar fill that copies real texture from the rest of the photo (PatchMatch).
+
+    A multi-scale fill in the manner of Wexler, Shechtman & Irani (2007) with
+    the PatchMatch search of Barnes et al. (2009): on each level of a pyramid
+    it alternates a nearest-neighbour search for every patch over the hole and
+    a weighted vote of those patches into the hole pixels, starting from the
+    coarser level's matches. Use it for holes wider than a few pixels, where
+    diffusion fills (:func:`telea`) blur; :func:`auto` picks per hole.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
+        or float32 in [0, 1].
+    mask : ndarray of bool
+        ``H x W``, True where to fill.
+    patch_size : int
+        Side in pixels of the square patches compared and copied (odd). Larger
+        patches keep larger structures and cost more.
+    levels : int or None
+        Number of pyramid levels; None picks enough that the coarsest hole is
+        a few pixels wide.
+    iterations : int
+        Most search-and-vote rounds on one level: the coarsest levels get this
+        many, each finer level one fewer, the finest one.
+    source_mask : ndarray of bool, optional
+        ``H x W``, True where pixels may be copied from (default: everywhere
+        outside the hole). Use it to keep, say, a second person from being
+        copied into the hole.
+    context : int or None
+        Copy only from pixels at most this many pixels from the hole (like
+        Resynthesizer's context width); None: the whole image.
+    seed : int
+        Seed of the random search: the same input and seed give the same output.
+
+    Returns
+    -------
+    ndarray
+        The filled image, same shape and dtype; pixels outside the mask are
+        bit-identical to ``image``.
+
+    Raises
+    ------
+    RetouchError
+        When no whole patch outside the hole is left to copy from (hole,
+        ``source_mask`` and ``context`` leave nothing), or ``patch_size`` is even.
+
+    Notes
+    -----
+    The numba kernels are compiled on the first call on a machine and cached
+    on disk (``cache=True``); later processes load them in well under a second.
+    Large images are filled on crops around each group of holes with context
+    as wide as the hole, so the cost grows with the holes, not the photo.
+
+    References
+    ----------
+    Y. Wexler, E. Shechtman, M. Irani, "Space-Time Completion of Video", IEEE
+    TPAMI 29(3), 2007. :DOI:`10.1109/TPAMI.2007.60`
+
+    C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, "PatchMatch: A
+    Randomized Correspondence Algorithm for Structural Image Editing", ACM
+    TOG 28(3) (SIGGRAPH), 2009. :DOI:`10.1145/1531326.1531330`
+
+    A. Newson, A. Almansa, M. Fradet, Y. Gousseau, P. Pérez, "Video Inpainting
+    of Complex Scenes", SIAM J. Imaging Sciences 7(4), 2014.
+    :DOI:`10.1137/140954933`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage import data
+    >>> from retouch.inpaint import patchmatch
+    >>> image = data.brick()[:96, :96]
+    >>> mask = np.zeros(image.shape, bool); mask[40:56, 40:56] = True
+    >>> out = patchmatch(image, mask, seed=1)
+    >>> out.shape, out.dtype, bool((out[~mask] == image[~mask]).all())
+    ((96, 96), dtype('uint8'), True)
+    """
+    if patch_size % 2 == 0:
+        raise RetouchError(f"patch_size must be odd, got {patch_size}; try {patch_size + 1}")
+    return fill(
+        image,
+        mask,
+        _core,
+        margin=_margin(patch_size, context),
+        extras={"source_mask": source_mask},
+        patch_size=patch_size,
+        levels=levels,
+        iterations=iterations,
+        context=context,
+        seed=seed,
+    )
