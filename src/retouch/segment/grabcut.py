@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 import cv2
 import numpy as np
 from pydantic import Field
-from scipy import ndimage as ndi
 
 from .. import registry
 from .._convert import to_bgr, to_rgb, to_uint8
@@ -58,15 +57,14 @@ def _cut(features: np.ndarray, state: np.ndarray, iterations: int, seed: int) ->
 
 
 def _shrink_state(state: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a GC_* label map; a hard mark survives if any of its pixels falls in a small pixel."""
+    """Resize a GC_* label map; a small pixel touched by a hard label keeps it (foreground first)."""
     sw, sh = size
     probable_fg = cv2.resize((state == cv2.GC_PR_FGD).astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
     small = np.where(probable_fg >= 0.5, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
     for label in (cv2.GC_BGD, cv2.GC_FGD):  # foreground marks win, as at full size
-        hard = cv2.resize((state == label).astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
-        # a pixel mostly known (a box border) or touched by a thin stroke stays known
-        touched = cv2.resize((state == label).astype(np.uint8), (sw, sh), interpolation=cv2.INTER_NEAREST) > 0
-        small[(hard >= 0.5) | touched] = label
+        # INTER_AREA averages every covered pixel: a one-pixel stroke survives
+        touched = cv2.resize((state == label).astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA) > 0
+        small[touched] = label
     return small
 
 
