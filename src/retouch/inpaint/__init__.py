@@ -7,5 +7,7 @@ the input. See :mod:`retouch.inpaint._base` for the shared contract.
 
 from ._base import EmptyMaskWarning, blend
 from .diffusion import biharmonic, fsr_best, fsr_fast, navier_stokes, telea
+from .patchmatch import patchmatch
+from .auto import auto
 
-__all__ = ["EmptyMaskWarning", "blend", "telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]
+__all__ = ["EmptyMaskWarning", "blend", "telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best", "patchmatch", "auto"]

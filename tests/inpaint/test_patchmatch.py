@@ -1,0 +1,209 @@
+"""retouch.inpaint.patchmatch: exemplar fill."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+from retouch import RetouchError, registry
+from retouch.inpaint import EmptyMaskWarning, patchmatch, telea
+
+from ..conftest import as_dtypes
+
+
+def _hole(shape, y0, y1, x0, x1):
+    m = np.zeros(shape[:2], bool)
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+def _detail(out, truth, mask):
+    def grad(a):
+        g = a.astype(np.float32)
+        if g.ndim == 3:
+            g = g.mean(axis=2)
+        return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+
+    return grad(out)[mask].mean() / grad(truth)[mask].mean()
+
+
+@pytest.fixture(scope="module")
+def small(astronaut):
+    img = np.ascontiguousarray(astronaut[:96, 150:246])
+    img.setflags(write=False)
+    return img
+
+
+def test_smoke(small):
+    mask = _hole(small.shape, 40, 56, 40, 60)
+    out = patchmatch(small, mask)
+    assert out.shape == small.shape and out.dtype == small.dtype
+    assert (out[~mask] == small[~mask]).all()
+    assert not (out[mask] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+@pytest.mark.parametrize("layout", ["grey", "grey1", "rgb", "rgba"])
+def test_shapes_and_dtypes(small, dtype, layout):
+    base = as_dtypes(small)[dtype]
+    if layout == "grey":
+        img = base[..., 0]
+    elif layout == "grey1":
+        img = base[..., :1]
+    elif layout == "rgba":
+        alpha = np.full(base.shape[:2] + (1,), base.max(), base.dtype)
+        alpha[::2] = base.max() // 2 if dtype != "float32" else 0.5
+        img = np.concatenate([base, alpha], axis=2)
+    else:
+        img = base
+    mask = _hole(img.shape, 30, 46, 30, 50)
+    out = patchmatch(img, mask, seed=3)
+    assert out.shape == img.shape and out.dtype == img.dtype
+    assert (out[~mask] == img[~mask]).all()
+    if layout == "rgba":
+        assert (out[..., 3] == img[..., 3]).all()  # alpha kept everywhere
+
+
+def test_input_unchanged(small):
+    mask = _hole(small.shape, 40, 56, 40, 60)
+    mask.setflags(write=False)
+    src = np.ones(small.shape[:2], bool)
+    src.setflags(write=False)
+    before = small.copy()
+    patchmatch(small, mask, source_mask=src)
+    assert (small == before).all()
+
+
+def test_same_seed_same_output(small):
+    mask = _hole(small.shape, 20, 60, 30, 70)
+    a = patchmatch(small, mask, seed=5)
+    b = patchmatch(small, mask, seed=5)
+    c = patchmatch(small, mask, seed=6)
+    assert (a == b).all()
+    assert not (a == c).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"patch_size": 6}, "patch_size must be odd, got 6; try 7"),
+        ({"patch_size": 1}, r"inpaint method 'patchmatch': patch_size: Input should be greater than or equal to 3"),
+        ({"iterations": 0}, "iterations: Input should be greater than or equal to 1"),
+        ({"context": 0}, "context: Input should be greater than or equal to 1"),
+        ({"radius": 3}, "radius is not a setting of inpaint method 'patchmatch'"),
+    ],
+)
+def test_bad_settings(small, kwargs, message):
+    with pytest.raises(RetouchError, match=message):
+        patchmatch(small, _hole(small.shape, 40, 50, 40, 50), **kwargs)
+
+
+def test_bad_inputs(small):
+    with pytest.raises(RetouchError, match="mask is 10x10 but the image is 96x96"):
+        patchmatch(small, np.zeros((10, 10), bool))
+    with pytest.raises(RetouchError, match="mask must be a bool array"):
+        patchmatch(small, np.zeros(small.shape[:2], np.uint8))
+    with pytest.raises(RetouchError, match="source_mask is 5x5 but the image is 96x96"):
+        patchmatch(small, _hole(small.shape, 40, 50, 40, 50), source_mask=np.ones((5, 5), bool))
+    with pytest.raises(RetouchError, match="the mask covers the whole image"):
+        patchmatch(small, np.ones(small.shape[:2], bool))
+    with pytest.warns(EmptyMaskWarning):
+        out = patchmatch(small, np.zeros(small.shape[:2], bool))
+    assert (out == small).all()
+
+
+def test_nothing_to_copy_from(small):
+    mask = _hole(small.shape, 40, 56, 40, 60)
+    with pytest.raises(RetouchError, match="no 7x7 patch outside the hole is left to copy from"):
+        patchmatch(small, mask, source_mask=np.zeros(small.shape[:2], bool))
+    tiny = np.ascontiguousarray(small[:6, :6])
+    with pytest.raises(RetouchError, match="left to copy from"):
+        patchmatch(tiny, _hole(tiny.shape, 2, 4, 2, 4))
+
+
+def test_hand_checked_constant_and_stripes():
+    # a flat image is filled with its colour exactly
+    flat = np.full((40, 40, 3), (10, 200, 30), np.uint8)
+    mask = _hole(flat.shape, 15, 25, 12, 28)
+    assert (patchmatch(flat, mask) == flat).all()
+    # vertical stripes of period 4: the hole is filled with the same stripes, in phase
+    stripes = np.zeros((48, 48), np.uint8)
+    stripes[:, ::4] = 255
+    stripes[:, 1::4] = 255
+    mask = _hole(stripes.shape, 18, 30, 18, 30)
+    out = patchmatch(stripes, mask)
+    assert np.abs(out.astype(int) - stripes).max() <= 16
+
+
+def test_source_mask_is_respected():
+    # left third red noise, the rest blue noise; copying from the right only
+    rng = np.random.default_rng(0)
+    img = np.zeros((64, 96, 3), np.uint8)
+    img[:, :32, 0] = rng.integers(150, 256, (64, 32))
+    img[:, 32:, 2] = rng.integers(150, 256, (64, 64))
+    mask = _hole(img.shape, 20, 44, 26, 50)  # straddles both halves
+    src = np.zeros(img.shape[:2], bool)
+    src[:, 40:] = True
+    out = patchmatch(img, mask, source_mask=src)
+    assert out[mask][:, 0].max() == 0  # not a trace of red
+    assert out[mask][:, 2].min() >= 140
+    # without the source mask the left half's red is copied in
+    free = patchmatch(img, mask)
+    assert free[mask][:, 0].max() > 100
+
+
+def test_context_limits_the_source():
+    # the hole's ring (10 px) is green; far away the image is white
+    img = np.full((96, 96, 3), 255, np.uint8)
+    img[28:68, 28:68] = (0, 180, 0)
+    mask = _hole(img.shape, 38, 58, 38, 58)
+    out = patchmatch(img, mask, context=10)
+    assert (out[mask] == (0, 180, 0)).all()
+
+
+def test_large_image_uses_crops(astronaut):
+    # holes far apart on a larger image are filled on crops: same contract
+    img = np.tile(astronaut, (2, 2, 1))
+    mask = np.zeros(img.shape[:2], bool)
+    mask[100:116, 100:116] = True
+    mask[900:916, 900:916] = True
+    out = patchmatch(img, mask)
+    assert (out[~mask] == img[~mask]).all()
+    assert np.abs(out[mask].astype(int) - img[mask]).mean() < 40
+
+
+def test_registered():
+    m = registry.get("inpaint", "patchmatch")
+    assert m.settings().patch_size == 7
+    assert m.arrays == ("source_mask",)
+
+
+def test_quality_texture_not_blur():
+    # a hole in a regular texture is filled with texture, not the blur of a diffusion fill
+    brick = data.brick()[:128, :128]
+    mask = _hole(brick.shape, 44, 84, 44, 84)
+    out = patchmatch(brick, mask)
+    blur = telea(brick, mask)
+    assert _detail(out, brick, mask) > 0.85  # measured 1.07
+    assert _detail(blur, brick, mask) < 0.75  # measured 0.65
+    # and the bricks line up with those around: closer to the truth than the blur
+    err = np.abs(out[mask].astype(float) - brick[mask]).mean()
+    assert err < 0.7 * np.abs(blur[mask].astype(float) - brick[mask]).mean()  # measured 7.1 vs 13.7
+
+
+def test_quality_grass_texture():
+    grass = data.grass()[:128, :128]
+    mask = _hole(grass.shape, 44, 84, 44, 84)
+    assert _detail(patchmatch(grass, mask), grass, mask) > 0.8  # measured 0.89
+    assert _detail(telea(grass, mask), grass, mask) < 0.4  # measured 0.28
+
+
+def test_quality_on_photo(chelsea):
+    img = np.ascontiguousarray(chelsea[150:278, 100:228])
+    mask = _hole(img.shape, 50, 80, 50, 80)
+    out = patchmatch(img, mask)
+    mse = ((out[mask].astype(float) - img[mask]) ** 2).mean()
+    assert 10 * np.log10(255**2 / mse) > 18
+    assert _detail(out, img, mask) > 0.6

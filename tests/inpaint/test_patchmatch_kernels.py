@@ -1,0 +1,106 @@
+"""The numba kernels of patchmatch against the plain NumPy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retouch.inpaint import _patchmatch_kernels as K
+from retouch.inpaint import _patchmatch_reference as R
+from retouch.inpaint.patchmatch import _targets, _valid_centres
+
+
+def _setup(seed: int, h: int = 24, w: int = 28, c: int = 3, r: int = 2):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (h, w, c)).astype(np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[8:15, 9:17] = True
+    hole[0:3, 20:26] = True  # touches the border
+    ty, tx, tindex = _targets(hole, r)
+    valid = _valid_centres(~hole, r)
+    vy, vx = np.nonzero(valid)
+    pick = rng.integers(0, vy.size, ty.size)
+    sy, sx = vy[pick].astype(np.int64), vx[pick].astype(np.int64)
+    m = np.rint(img).astype(np.int16).reshape(h, -1)
+    return img, m, hole, ty, tx, tindex, valid, sy, sx, r, c
+
+
+def test_xorshift_matches():
+    s_k = s_r = 12345
+    for _ in range(100):
+        s_k, s_r = K.xorshift(s_k), R.xorshift(s_r)
+        assert s_k == s_r
+        assert 0 < s_k < 2**32
+
+
+@pytest.mark.parametrize("c", [1, 3, 5])
+def test_patch_distances_match(c):
+    img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(0, c=c)
+    got = K.patch_distances(m, c, ty, tx, sy, sx, r)
+    want = R.patch_distances(m, c, ty, tx, sy, sx, r)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_patch_distance_hand_checked():
+    img = np.zeros((5, 10), np.int16)  # 5 x 5 pixels, 2 channels
+    img[:, 5:] = 2  # right half of the pixels is 2 in both channels
+    # 3x3 patches at (2, 1) (all 0) and (2, 3) (columns 2..4: 0, 2, 2): 3 rows x 2 px x 2 ch x 4
+    assert K.patch_distance(img, 2, 2, 1, 2, 3, 1, np.int64(10**9)) == 3 * 2 * 2 * 4
+    assert R.patch_distance(img, 2, 2, 1, 2, 3, 1) == 48
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("iterations", [1, 2, 3])
+def test_nnf_search_matches_reference(seed, iterations):
+    img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(seed)
+    d = K.patch_distances(m, c, ty, tx, sy, sx, r)
+    sy_k, sx_k, d_k = sy.copy(), sx.copy(), d.copy()
+    sy_r, sx_r, d_r = sy.copy(), sx.copy(), d.copy()
+    st_k = K.nnf_search(m, c, valid, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7)
+    st_r = R.nnf_search(m, c, valid, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7)
+    assert st_k == st_r
+    np.testing.assert_array_equal(sy_k, sy_r)
+    np.testing.assert_array_equal(sx_k, sx_r)
+    np.testing.assert_array_equal(d_k, d_r)
+    # the search only improves, and every match is an allowed source
+    assert (d_k <= d).all() and (d_k < d).any()
+    assert valid[sy_k, sx_k].all()
+    np.testing.assert_array_equal(d_k, K.patch_distances(m, c, ty, tx, sy_k, sx_k, r))
+
+
+def test_nnf_search_finds_exact_copy():
+    # a periodic image: every target has an exact match elsewhere (distance 0)
+    h, w, r = 32, 32, 2
+    tile = np.random.default_rng(3).integers(0, 256, (8, 8)).astype(np.float32)
+    img = np.tile(tile, (4, 4))[..., None]
+    hole = np.zeros((h, w), bool)
+    hole[12:18, 12:18] = True
+    ty, tx, tindex = _targets(hole, r)
+    valid = _valid_centres(~hole, r)
+    vy, vx = np.nonzero(valid)
+    sy = np.full(ty.size, vy[0], np.int64)
+    sx = np.full(ty.size, vx[0], np.int64)
+    m = np.rint(img).astype(np.int16).reshape(h, -1)
+    d = K.patch_distances(m, 1, ty, tx, sy, sx, r)
+    K.nnf_search(m, 1, valid, ty, tx, tindex, sy, sx, d, r, 6, 32, 1)
+    assert np.mean(d == 0) > 0.95
+
+
+@pytest.mark.parametrize("vr", [0, 1, 2])
+def test_vote_matches_reference(vr):
+    img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(4)
+    w = np.random.default_rng(5).random(ty.size)
+    w[::7] = 0.0  # some patches do not vote
+    hy, hx = (a.astype(np.int64) for a in np.nonzero(hole))
+    got = K.vote(img, hy, hx, tindex, sy, sx, w, r, vr, np.empty((hy.size, c), np.float32))
+    want = R.vote(img, hy, hx, tindex, sy, sx, w, r, vr, np.empty((hy.size, c), np.float64))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+
+
+def test_vote_hand_checked():
+    # one hole pixel, covered by the patch centred on it only (vr = 0): copies the source centre
+    img = np.arange(5 * 5 * 1, dtype=np.float32).reshape(5, 5, 1)
+    tindex = np.full((5, 5), -1, np.int32)
+    tindex[2, 2] = 0
+    out = K.vote(img, np.array([2]), np.array([2]), tindex, np.array([1]), np.array([3]), np.array([1.0]), 1, 1, np.empty((1, 1), np.float32))
+    assert out[0, 0] == img[1, 3, 0]
