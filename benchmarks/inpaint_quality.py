@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench-out/inpaint_quality"))
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
     ap.add_argument("--stride", type=int, default=1, help="every Nth photo (2: half the set, spread over it)")
+    ap.add_argument("--offset", type=int, default=0, help="start at this photo (with --stride 2: 0 and 1 are the two halves)")
+    ap.add_argument("--merge", nargs="+", type=Path, metavar="CSV", help="only print the tables of earlier runs' per_photo.csv files, merged")
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument(
         "--methods",
@@ -153,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="mask seed")
     ap.add_argument("--sheet", type=int, default=4, help="photos on the contact sheet")
     args = ap.parse_args(argv)
+    if args.merge:
+        return _merge(args)
 
-    photos = _photos(args.data)[:: args.stride]
+    photos = _photos(args.data)[args.offset :: args.stride]
     if args.limit:
         photos = photos[: args.limit]
     kinds = args.kinds.split(",")
@@ -216,6 +220,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _merge(args) -> int:
+    rows = []
+    for path in args.merge:
+        with open(path, newline="") as fh:
+            for r in csv.DictReader(fh):
+                rows.append({k: (v if k in ("photo", "kind", "method") else float(v)) for k, v in r.items()})
+    names = list(dict.fromkeys(r["method"] for r in rows))
+    kinds = list(dict.fromkeys(r["kind"] for r in rows))
+    md = _report(rows, None, None, dict.fromkeys(names), kinds, args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "inpaint_quality_merged.md").write_text(md)
+    print(md)
+    return 0
+
+
 def _report(rows, comp, comp_n, methods, kinds, args) -> str:
     names = list(methods)
     pm_ref = next((n for n in names if n.startswith("pypatchmatch.3")), next((n for n in names if n.startswith("pypatchmatch")), None))
@@ -247,6 +266,8 @@ def _report(rows, comp, comp_n, methods, kinds, args) -> str:
                 f"{np.mean([r['ssim'] for r in rs]):.4f} | {hp:.2f} | {dhp:+.2f} | {np.mean([r['detail'] for r in rs]):.3f} |"
             )
         lines.append("")
+    if comp is None:
+        return "\n".join(lines)
     # per-hole table
     lines += ["## Per connected hole, by inscribed radius (px): PSNR inside the hole (pooled), all mask kinds", ""]
     nb = len(RADIUS_BINS) - 1
