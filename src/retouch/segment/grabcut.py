@@ -150,7 +150,8 @@ def grabcut(
         Rounds of GrabCut (refit the colour models, cut again).
     color_space : {'lab', 'rgb'}
         Colours the models and the edge weights are computed in: 8-bit CIE
-        Lab (better on the GrabCut benchmark) or RGB (plain OpenCV).
+        Lab or RGB (plain OpenCV). On the GrabCut set both have the same
+        mean error; Lab has the lower median (typical images cut better).
     sigma : float
         Standard deviation in pixels of a Gaussian blur before cutting, to
         ignore noise and fine texture; 0 keeps the pixels as they are.
@@ -187,9 +188,17 @@ def grabcut(
     hard images a different seed or a box a pixel larger can change the
     result a lot, as with OpenCV itself. Without a box
     or mask, every unmarked pixel starts as probable background, so the
-    foreground marks must cover enough of the object's colours. The
-    defaults (Lab, 10 iterations, small parts dropped) were chosen on the
-    GrabCut data set: see ``benchmarks/segment_box.py``.
+    foreground marks must cover enough of the object's colours.
+
+    The defaults were chosen on the GrabCut data set (50 photos, a box 5 %
+    larger than the object, 3 seeds; ``python -m benchmarks.segment_box``):
+    plain ``cv2.grabCut`` (RGB, 5 iterations) misclassifies 4.67 % of the
+    pixels (mean IoU 0.846), these defaults 4.33 % (IoU 0.853) in 1.7 times
+    its time. Most of the gain is the 10 iterations; Lab lowers the median
+    error (1.32 % against 1.46 % for RGB at 10 iterations). Tried and not
+    kept, as they did not help there: pre-smoothing, 20 iterations, a
+    probable-background strip inside the box, filling holes, keeping only
+    the largest part.
 
     References
     ----------
