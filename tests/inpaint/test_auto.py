@@ -8,7 +8,7 @@ import pytest
 from skimage import data
 
 from retouch import RetouchError, registry
-from retouch.inpaint import EmptyMaskWarning, auto, navier_stokes, patchmatch
+from retouch.inpaint import EmptyMaskWarning, auto, patchmatch, telea
 from retouch.inpaint.auto import RADIUS_THRESHOLD, hole_radii
 
 from ..conftest import as_dtypes
@@ -58,12 +58,12 @@ def test_input_unchanged(small):
 
 def test_each_hole_gets_its_method(small):
     m = _mask(small.shape)
-    out = auto(small, m, seed=2)
+    out = auto(small, m, seed=2, threshold=8)
     labels, radii = hole_radii(m)
     thin = labels == int(np.argmin(np.where(radii > 0, radii, np.inf)))
     wide = m & ~thin
-    # the scratch is exactly what Navier-Stokes gives with the whole mask
-    assert (out[thin] == navier_stokes(small, m)[thin]).all()
+    # the scratch is exactly what Telea gives with the whole mask
+    assert (out[thin] == telea(small, m)[thin]).all()
     # the wide hole is exemplar-filled: patchmatch on the image whose scratch is already filled
     pre = small.copy()
     pre[thin] = out[thin]
@@ -74,9 +74,18 @@ def test_each_hole_gets_its_method(small):
 def test_threshold_moves_holes(small):
     m = _mask(small.shape)
     all_diffusion = auto(small, m, threshold=1000)
-    assert (all_diffusion[m] == navier_stokes(small, m)[m]).all()
+    assert (all_diffusion[m] == telea(small, m)[m]).all()
     all_exemplar = auto(small, m, threshold=0)
     assert (all_exemplar[m] == patchmatch(small, m)[m]).all()
+
+
+def test_default_threshold(small):
+    # with the default (24 px) the 30 x 30 hole (radius 15) is a diffusion one
+    m = _mask(small.shape)
+    assert (auto(small, m)[m] == telea(small, m)[m]).all()
+    big = np.zeros(small.shape[:2], bool)
+    big[20:76, 20:76] = True  # radius 28
+    assert (auto(small, big)[big] == patchmatch(small, big)[big]).all()
 
 
 def test_same_seed_same_output(small):
@@ -126,7 +135,7 @@ def test_quality_on_photo(chelsea):
         mse = ((out[m].astype(float) - img[m]) ** 2).mean()
         return 10 * np.log10(255**2 / mse), np.abs(g(out))[m].mean() / np.abs(g(img))[m].mean()
 
-    psnr, detail = scores(auto(img, m))
-    psnr_ns, detail_ns = scores(navier_stokes(img, m))
+    psnr, detail = scores(auto(img, m, threshold=8))
+    psnr_ns, detail_ns = scores(telea(img, m))
     assert psnr > 21 and psnr > psnr_ns - 0.5  # measured 23.4 vs 22.5
     assert detail > 0.8 and detail > detail_ns  # measured 0.91 vs 0.79

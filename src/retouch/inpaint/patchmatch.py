@@ -269,21 +269,25 @@ def _core(
             prev = (None, None, None, img)
             continue
         n_em, n_pm = _schedule(lvl, iterations)
+        radius = max(hh, ww)  # random search over the whole image (a narrower window measured no faster)
         for em in range(n_em):
             m = _match_image(img)
             d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r)
-            K.nnf_search(m, img.shape[2], valid, ty, tx, tindex, sy, sx, d, r, n_pm, max(hh, ww), int(rng.integers(1, 2**31)))
+            K.nnf_search(m, img.shape[2], valid, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)))
             wts = _weights(d, npix, confidence)
-            vals = np.empty((hy.size, img.shape[2]), np.float32)
             if lvl == 0 and em == n_em - 1:
-                # last vote: mean of the smooth part + the matched pixel's fine detail
-                base = _smooth_over(img, alloweds[0], _DETAIL_SIGMA)
+                # last vote, colour only: mean of the smooth part + the matched pixel's fine detail
+                colour = np.ascontiguousarray(img[..., :c])
+                base = _smooth_over(colour, alloweds[0], _DETAIL_SIGMA)
+                vals = np.empty((hy.size, c), np.float32)
                 K.vote(base, hy, hx, tindex, sy, sx, wts, r, r, vals)
                 k = tindex[hy, hx]
-                vals += img[sy[k], sx[k]] - base[sy[k], sx[k]]
+                vals += colour[sy[k], sx[k]] - base[sy[k], sx[k]]
+                img[hy, hx, :c] = vals
             else:
+                vals = np.empty((hy.size, img.shape[2]), np.float32)
                 K.vote(img, hy, hx, tindex, sy, sx, wts, r, r, vals)
-            img[hy, hx] = vals
+                img[hy, hx] = vals
         prev = (tindex, sy, sx, img)
 
     out = prev[3][..., :c] / np.float32(255.0)
