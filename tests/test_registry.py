@@ -97,3 +97,20 @@ def test_register_builds_model_from_signature():
             wrapped(np.zeros((2, 2), bool), size=0)
     finally:
         registry._REGISTRY["refine"].pop("toy_for_test", None)
+
+
+def test_package_names_are_the_functions_not_the_modules():
+    # The modules share their function's name (segment/threshold.py defines
+    # threshold); the package must expose the function, even after pytest has
+    # imported every module for its doctests.
+    import types
+
+    import retouch
+
+    for kind in ("segment", "inpaint"):
+        package = getattr(retouch, kind)
+        for name in registry.names(kind):
+            obj = getattr(package, name, None)
+            assert obj is not None, f"retouch.{kind}.{name} is missing"
+            assert not isinstance(obj, types.ModuleType), f"retouch.{kind}.{name} is the module, not the function"
+            assert getattr(obj, "__wrapped__", None) is registry.get(kind, name).func, f"retouch.{kind}.{name}"
