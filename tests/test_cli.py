@@ -288,3 +288,21 @@ def test_demo_writes_its_pictures(tmp_path):
     assert 0.02 < mask.mean() < 0.06  # the rocket and a 6 px margin: about 3 % of the photo
     assert mask[135:400, 312:331].all()
     assert str(out) in r.stderr.replace("\n", "")
+
+
+def test_remove_with_a_recipe_and_per_image_box(tmp_path):
+    from skimage import data
+
+    src = io.write(tmp_path / "rocket.png", data.rocket())
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[[segment]]\nmethod = "grabcut"\nbox = "@box"\n\n[[refine]]\nmethod = "grow"\npixels = 3\n\n[inpaint]\nmethod = "telea"\n')
+    out = tmp_path / "o.png"
+    r = run("remove", src, "--recipe", recipe, "--box", "296,122,50,290", "-o", out, "--save-mask", tmp_path / "m.png")
+    assert r.exit_code == 0, r.stderr
+    m = io.read_mask(tmp_path / "m.png")
+    assert m[200:380, 314:330].mean() > 0.95 and not m[:, :290].any()
+    r = run("remove", src, "--recipe", recipe, "-o", tmp_path / "o2.png")
+    assert_user_error(r, "needs @box for each image; give --box")
+    r = run("remove", src, "--recipe", recipe, "--box", "1,1,5,5", "--color", "#ffffff", "-o", tmp_path / "o2.png")
+    assert_user_error(r, "takes no @color (its per-image inputs: @box); leave out --color")
+    assert not (tmp_path / "o2.png").exists()

@@ -360,10 +360,30 @@ def remove(
     """Select something and fill it, in one step."""
     from .pipeline import Recipe, recipe_for_remove
 
+    inputs: dict[str, Any] = {}
     if recipe is not None:
-        if any(v for v in (box, point, click, color)):
-            raise UsageError("give either --recipe or --box/--point/--click/--color, not both")
         rec = Recipe.load(recipe)
+        # --box / --point / --click / --color feed the recipe's "@box", "@points", "@clicks", "@color" settings
+        given = {
+            "box": parse_box(box) if box else None,
+            "points": [parse_point(p) for p in point] or None,
+            "clicks": [parse_click(c) for c in click] or None,
+            "color": parse_color(color) if color else None,
+        }
+        inputs = {k: v for k, v in given.items() if v is not None}
+        unused = sorted(set(inputs) - set(rec.needs))
+        if unused:
+            raise UsageError(
+                f"the recipe {recipe} takes no " + ", ".join(f"@{u}" for u in unused)
+                + f" (its per-image inputs: {', '.join('@' + n for n in rec.needs) or 'none'}); leave out "
+                + ", ".join(f"--{'point' if u == 'points' else 'click' if u == 'clicks' else u}" for u in unused)
+            )
+        missing = sorted(set(rec.needs) - set(inputs))
+        if missing:
+            raise UsageError(
+                f"the recipe {recipe} needs " + ", ".join(f"@{m}" for m in missing)
+                + " for each image; give " + ", ".join(f"--{'point' if m == 'points' else 'click' if m == 'clicks' else m}" for m in missing)
+            )
     else:
         rec = recipe_for_remove(
             box=parse_box(box) if box else None,
@@ -383,7 +403,7 @@ def remove(
     start = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels) if mask else None
     if start is not None and not rec.segment and not start.any():
         raise UsageError(f"the mask {mask} is empty; nothing to remove, nothing written")
-    selected, weight = _timed("selected " + " + ".join(s.method for s in rec.segment) if rec.segment else "read the mask", lambda: rec.make_mask(img, start))
+    selected, weight = _timed("selected " + " + ".join(s.method for s in rec.segment) if rec.segment else "read the mask", lambda: rec.make_mask(img, start, inputs=inputs or None))
     if not selected.any():
         raise UsageError("the selection is empty, so there is nothing to remove; nothing written (try a larger tolerance or another box)")
     if selected.all():
