@@ -35,7 +35,7 @@ class Params:
     distance_weight: float = 1.0
     border_weight: float = 0.5
     smoothness: float = 2.0
-    stability: float = 1.0
+    stability: float = 0.5
     iterations: int = 3
     band: int = 6
     refine: bool = True
@@ -44,6 +44,12 @@ class Params:
     llr_clip: float = 2.0
     flood_weight: float = 2.0
     flood_threshold: float = 15.0
+    proposal_weight: float = 1.0
+    proposal_border: float = 0.0
+    proposal_length: float = 0.5
+    proposal_edge: float = 20.0
+    proposal_ratio: float = 0.25
+    sample_weight: float = 0.5
 
 
 class Engine:
@@ -93,6 +99,9 @@ class Engine:
         pw = sp.coo_matrix((wgt, (lo, hi)), shape=(n, n)).tocsr()
         pw = pw + pw.T
         self.pair = pw.tocoo()  # symmetric, sum of exp(-beta dI^2) along the shared border
+        pl = sp.coo_matrix((np.ones(len(lo)), (lo, hi)), shape=(n, n)).tocsr()
+        pl = (pl + pl.T).tocsr()
+        self.pair_len = np.asarray(pl[self.pair.row, self.pair.col]).ravel()  # pixel edges per pair
         # geodesic graph: colour difference of superpixel means + a length term
         i, j = self.pair.row, self.pair.col
         dcol = np.linalg.norm(self.mean_lab[i] - self.mean_lab[j], axis=1)
@@ -102,6 +111,9 @@ class Engine:
         self.colgraph = sp.csr_matrix((dcol + 1e-3, (i, j)), shape=(n, n))
         self.dxy = dxy / self.step
         self.set_geo(params.geo_length)
+        edge = 1.0 - self.pair.data / np.maximum(self.pair_len, 1e-9)
+        self.pgeo = sp.csr_matrix((self.dcol + params.proposal_length * self.dxy + params.proposal_edge * edge + 1e-3,
+                                   (self.pair.row, self.pair.col)), shape=(n, n))
         border = np.unique(np.concatenate([self.labels[0], self.labels[-1], self.labels[:, 0], self.labels[:, -1]]))
         self.border = border
         self.diag = float(np.hypot(h, w))
@@ -196,19 +208,35 @@ class Engine:
         prior = p.distance_weight * prior - p.distance_weight * 0.5 * d_pos / scale  # compact around the clicks
         # flood: the region around each click that is reachable along a path of
         # little colour change (geodesic, colour only) leans hard to its label
-        if p.flood_weight > 0:
-            t = p.flood_threshold
-            for lab_i, sign in ((pos, 1.0), (neg, -1.0)):
-                for node in np.unique(lab_i):
-                    d = dijkstra(self.colgraph, directed=False, indices=int(node), limit=t)
-                    near = np.isfinite(d)
-                    prior[near] += sign * p.flood_weight * (1.0 - d[near] / t)
+        samples = {1.0: np.zeros(self.n), -1.0: np.zeros(self.n)}
+        t = p.flood_threshold
+        for lab_i, sign in ((pos, 1.0), (neg, -1.0)):
+            for node in np.unique(lab_i):
+                d = dijkstra(self.colgraph, directed=False, indices=int(node), limit=t)
+                near = np.isfinite(d)
+                prior[near] += sign * p.flood_weight * (1.0 - d[near] / t)
+                samples[sign][near] = np.maximum(samples[sign][near], 1.0 - d[near] / t)
+        # colour samples the user gave: the flood regions of the clicks, a
+        # fixed share of each colour model (they never drift with the mask)
+        a = p.sample_weight
+        h_pos = self._hist(samples[1.0]) if a > 0 and samples[1.0].any() else None
+        h_neg = self._hist(samples[-1.0]) if a > 0 and samples[-1.0].any() else None
         # stability: keep the previous labels away from the newest click
         stab = np.zeros(self.n)
         if prev_sp is not None and newest is not None and p.stability > 0:
             d_new = self._geodesic(np.array([self.labels[newest[1], newest[0]]]))
             keep = 1.0 - np.exp(-d_new / (0.5 * scale))
             stab = p.stability * keep * (2.0 * prev_sp - 1.0)
+        # proposal: the newest click takes the part of the wrongly labelled
+        # region that is geodesically nearer to it than to any click of the
+        # other label (Bai & Sapiro's geodesic segmentation, restricted to
+        # the region the click corrects)
+        if prev_sp is not None and newest is not None and p.proposal_weight > 0:
+            before = prev_sp > 0.5
+            flip = self.proposal(before, clicks, newest)
+            if flip.any():
+                prev_sp = np.where(flip, (~before).astype(np.float64), prev_sp)
+                stab = np.where(flip, p.proposal_weight * (1.0 - 2.0 * before), stab)
         # initial segmentation for the colour models
         if prev_sp is not None:
             seg = prev_sp > 0.5
@@ -219,9 +247,13 @@ class Engine:
             seg |= hard_fg
         for _ in range(max(1, p.iterations)):
             wf = seg.astype(np.float64)
-            hf = self._hist(wf) + 1e-5
-            hb = self._hist(1.0 - wf) + 1e-5
-            llr_bins = np.log(hf) - np.log(hb)
+            hf = self._hist(wf)
+            hb = self._hist(1.0 - wf)
+            if h_pos is not None:
+                hf = (1.0 - a) * hf + a * h_pos
+            if h_neg is not None:
+                hb = (1.0 - a) * hb + a * h_neg
+            llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
             llr = self.sp_hist @ llr_bins
             llr = np.clip(llr / 3.0, -p.llr_clip, p.llr_clip)
             unary = p.color_weight * llr + prior + stab
@@ -230,6 +262,34 @@ class Engine:
                 break
             seg = new
         return seg
+
+    def proposal(self, before: np.ndarray, clicks, newest) -> np.ndarray:
+        """Superpixels the newest click flips: its geodesic Voronoi cell in the region it corrects."""
+        lab = bool(clicks[-1][2])
+        c = int(self.labels[newest[1], newest[0]])
+        region = before != lab
+        region[c] = True
+        idx = np.nonzero(region)[0]
+        sub = self.pgeo[idx][:, idx]
+        pos_in = -np.ones(self.n, np.int64)
+        pos_in[idx] = np.arange(len(idx))
+        d_c = dijkstra(sub, directed=False, indices=int(pos_in[c]))
+        others = [int(self.labels[y, x]) for x, y, q in clicks[:-1] if q != lab]
+        others = [pos_in[o] for o in others if pos_in[o] >= 0 and o != c]
+        d_o = np.full(len(idx), np.inf)
+        if others:
+            d_o = dijkstra(sub, directed=False, indices=np.unique(others), min_only=True)
+        if lab:
+            bor = pos_in[self.border]
+            bor = bor[bor >= 0]
+            if len(bor):
+                d_b = dijkstra(sub, directed=False, indices=np.unique(bor), min_only=True) + self.p.proposal_border
+                d_o = np.minimum(d_o, d_b)
+        take = np.isfinite(d_c) & (d_c < self.p.proposal_ratio * d_o)
+        flip = np.zeros(self.n, bool)
+        flip[idx[take]] = True
+        flip[c] = before[c] != lab
+        return flip
 
     # ------------------------------------------------------------ stage 2
     def refine(self, sp_mask: np.ndarray, clicks: list[tuple[int, int, bool]],
@@ -302,3 +362,43 @@ class Engine:
 
 def tri_to_mask(tri: np.ndarray) -> np.ndarray:
     return (tri == cv2.GC_FGD) | (tri == cv2.GC_PR_FGD)
+
+
+def _first_candidates(self, click, scales=(0.2, 0.3, 0.42), lam=None, div=3.0, clip=2.0):
+    x, y = click
+    node = self.labels[y, x]
+    out = []
+    pw = self.pair
+    for s in scales:
+        hw, hh = s * self.w, s * self.h
+        inside = (np.abs(self.cx - x) <= hw) & (np.abs(self.cy - y) <= hh)
+        hard_fg = np.zeros(self.n, bool); hard_fg[node] = True
+        hard_bg = ~inside
+        seg = inside.copy()
+        for _ in range(5):
+            wf = seg.astype(np.float64)
+            hf = self._hist(wf) + 1e-5
+            hb = self._hist(1.0 - wf) + 1e-5
+            llr = self.sp_hist @ (np.log(hf) - np.log(hb))
+            llr = np.clip(llr / div, -clip, clip)
+            old = self.p.smoothness
+            if lam is not None:
+                self.p.smoothness = lam
+            new = self._connected(self._cut(llr, hard_fg, hard_bg), hard_fg)
+            self.p.smoothness = old
+            if np.array_equal(new, seg):
+                break
+            seg = new
+        # scores
+        rim = inside & np.isin(np.arange(self.n), pw.row[~inside[pw.col]])
+        touch = seg[rim].sum() / max(1, rim.sum())
+        cut = seg[pw.row] & ~seg[pw.col]
+        contrast = 1 - (pw.data[cut].sum() / max(1e-9, (self.pair_len[cut]).sum()))
+        m = seg[self.labels].astype(np.uint8)
+        d = cv2.distanceTransform(m, cv2.DIST_L2, 3)
+        cen = d[y, x] / max(1e-6, d.max())
+        out.append((seg, dict(s=s, touch=touch, con=contrast, cen=cen, area=m.mean())))
+    return out
+
+
+Engine.first_candidates = _first_candidates

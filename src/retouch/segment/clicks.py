@@ -223,7 +223,7 @@ def clicks(
     distance_weight: Annotated[float, Field(ge=0, le=100)] = 1.0,
     border_weight: Annotated[float, Field(ge=0, le=1)] = 0.5,
     smoothness: Annotated[float, Field(ge=0, le=100)] = 2.0,
-    stability: Annotated[float, Field(ge=0, le=100)] = 1.0,
+    stability: Annotated[float, Field(ge=0, le=100)] = 0.5,
     iterations: Annotated[int, Field(ge=1, le=20)] = 3,
     band: Annotated[int, Field(ge=1, le=64)] = 6,
     refine: bool = True,
