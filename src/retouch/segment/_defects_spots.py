@@ -1,0 +1,117 @@
+"""Private machinery of :func:`retouch.segment.spots`: speck candidates and their tests.
+
+A speck is found against a robust local background, the median of a window
+about twice as wide as the largest speck (the median ignores anything
+smaller than half the window). Every connected group of pixels lighter (or
+darker) than that background by a threshold is a candidate; a candidate
+that is too large at the lowest threshold is looked for again at higher
+ones, so a speck that touches a light patch of texture is split from it.
+
+Each candidate is then measured against its neighbourhood (a window 12 px
+around it):
+
+- ``peak``: its largest difference from the background;
+- ``saturation``: how colourful its mean colour is (dust, lint and
+  sensor spots are grey, white or black);
+- ``spread``: the standard deviation of the neighbourhood along the
+  candidate's colour difference, in units of that difference (how busy the
+  texture around it is compared with the speck; a speck on a smooth sky
+  scores about 0.1, one in gravel 0.5 or more);
+- ``like``: the fraction of the neighbourhood at least 80 % as far from the
+  background in that direction (a speck stands out alone; a light fleck of
+  texture has many like it nearby);
+- ``flatness``: the variation inside the speck relative to the variation
+  around it (an opaque spot covers the texture under it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["Candidate", "candidates", "measure"]
+
+_EIGHT = np.ones((3, 3), bool)
+_WINDOW = 12
+
+
+@dataclass
+class Candidate:
+    """One speck candidate: its polarity, window and mask in that window."""
+
+    light: bool
+    box: tuple[int, int, int, int]  # y0, y1, x0, x1 of the window
+    mask: np.ndarray  # bool, window-sized
+    peak: float
+
+
+def candidates(
+    colour: np.ndarray,
+    background: np.ndarray,
+    *,
+    threshold: float,
+    max_size: float,
+    levels: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0),
+) -> list[Candidate]:
+    """Groups of pixels lighter or darker than ``background`` by ``threshold`` and at most ``max_size`` across.
+
+    ``colour`` and ``background`` are float ``H x W x C``. A group larger
+    than ``max_size`` is searched again at ``threshold`` times each of
+    ``levels``; pixels already taken at a lower level are not taken twice.
+    """
+    h, w = colour.shape[:2]
+    diff = colour - background
+    out: list[Candidate] = []
+    for light, d in ((True, diff.max(axis=2)), (False, (-diff).max(axis=2))):
+        taken = np.zeros((h, w), bool)
+        for level in levels:
+            labels, n = ndi.label(d >= threshold * level, structure=_EIGHT)
+            for k, sl in enumerate(ndi.find_objects(labels)):
+                if sl is None or max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > max_size + 2:
+                    continue
+                own = labels[sl] == k + 1
+                if taken[sl][own].any():
+                    continue
+                taken[sl] |= own
+                y0, y1 = max(0, sl[0].start - _WINDOW), min(h, sl[0].stop + _WINDOW)
+                x0, x1 = max(0, sl[1].start - _WINDOW), min(w, sl[1].stop + _WINDOW)
+                mask = labels[y0:y1, x0:x1] == k + 1
+                out.append(Candidate(light, (y0, y1, x0, x1), mask, float(d[sl][own].max())))
+    return out
+
+
+def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict[str, float]:
+    """The tests of a candidate (see the module docstring)."""
+    y0, y1, x0, x1 = cand.box
+    crop = colour[y0:y1, x0:x1]
+    back = background[y0:y1, x0:x1]
+    m = cand.mask
+    inner = cv2.erode(m.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    n_inner = int(inner.sum())
+    if n_inner < 2:
+        inner = m
+    mean = crop[inner].mean(axis=0)
+    base = back[m].mean(axis=0)
+    delta = mean - base
+    t = (crop - back) @ delta / (float(delta @ delta) + 1e-9)
+    near = cv2.dilate(m.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    around = ~near
+    if not around.any():
+        around = ~m
+    t_around = t[around]
+    inside = crop[inner] - crop[inner].mean(axis=0)
+    outside = crop[around] - crop[around].mean(axis=0)
+    var_in = float(np.sqrt((inside**2).sum(axis=1).mean()))
+    var_out = float(np.sqrt((outside**2).sum(axis=1).mean()))
+    return {
+        "peak": cand.peak,
+        "saturation": float(mean.max() - mean.min()),
+        "background_saturation": float(base.max() - base.min()),
+        "spread": float(t_around.std()),
+        "like": float((t_around >= 0.8).mean()),
+        "flatness": var_in / (var_out + 1e-3),
+        "inner": float(n_inner if n_inner >= 2 else 0),
+    }

@@ -1,0 +1,167 @@
+"""Private machinery of :func:`retouch.segment.text`: colour modes, glyphs and lines.
+
+Overlaid text (a date stamp, a caption) is drawn in *one* flat colour, so
+its stroke pixels pile up in one small cell of the colour histogram, while
+texture spreads over many. The detector therefore
+
+1. marks the pixels that stand out from their surroundings (the largest
+   white or black top-hat over the colour channels, with a structuring
+   element wider than a stroke);
+2. repeatedly takes the densest colour among the marked pixels that are
+   left (a 32-level histogram per channel, smoothed over neighbouring
+   cells) and selects every pixel of the image within a tolerance of it,
+   plus the marked pixels touching those that are within 0.5 of it (the
+   anti-aliased edges of thin strokes, which join a small glyph's pieces);
+3. keeps the connected parts of that selection shaped like glyphs (tall
+   enough, strokes thin for their height, not solid blocks, not much wider
+   than tall);
+4. chains glyphs of similar height whose baselines or centres align and
+   whose gaps are at most a glyph height into lines;
+5. keeps a line of at least ``min_chars`` glyphs when its colour is rare
+   in a band around it (texture of that colour continues around; a caption
+   does not) and it contrasts with the pixels just outside its strokes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["Glyph", "stand_out", "colour_modes", "glyphs", "lines", "line_tests"]
+
+_EIGHT = np.ones((3, 3), bool)
+
+
+@dataclass
+class Glyph:
+    """A glyph-shaped connected part: its bounding box and mask in that box."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    mask: np.ndarray
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0
+
+
+def stand_out(colour: np.ndarray, size: int) -> np.ndarray:
+    """Largest white or black top-hat over the channels, ``H x W`` float32."""
+    se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    white = cv2.morphologyEx(colour, cv2.MORPH_TOPHAT, se)
+    black = cv2.morphologyEx(colour, cv2.MORPH_BLACKHAT, se)
+    both = np.maximum(white, black)
+    return both.max(axis=2) if both.ndim == 3 else both
+
+
+def colour_modes(colour: np.ndarray, marked: np.ndarray, *, min_pixels: int, tolerance: float, limit: int = 40):
+    """Yield ``(mode colour, pixels within tolerance of it)`` from densest to sparsest.
+
+    Each mode's pixels are removed from ``marked`` before the next is taken.
+    """
+    q = 32
+    left = marked.copy()
+    for _ in range(limit):
+        cols = colour[left]
+        if len(cols) < min_pixels:
+            return
+        cell = np.clip((cols * q).astype(np.int64), 0, q - 1)
+        key = (cell[:, 0] * q + cell[:, 1]) * q + cell[:, 2]
+        hist = np.bincount(key, minlength=q**3).reshape(q, q, q).astype(np.float32)
+        dense = ndi.uniform_filter(hist, 3, mode="constant") * 27
+        best = np.unravel_index(int(np.argmax(dense)), dense.shape)
+        if dense[best] < min_pixels:
+            return
+        centre = (np.asarray(best) + 0.5) / q
+        mode = np.median(cols[np.abs(cols - centre).max(axis=1) <= 1.5 / q], axis=0)
+        dist = np.abs(colour - mode).max(axis=2)
+        near = dist <= tolerance
+        left &= ~near
+        yield mode, near, dist
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    dt = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    ridge = (dt >= ndi.maximum_filter(dt, 3)) & mask
+    return float(2 * np.median(dt[ridge])) if ridge.any() else 1.0
+
+
+def glyphs(selection: np.ndarray, marked: np.ndarray, *, min_height: int, max_height: int) -> list[Glyph]:
+    """Connected parts of ``selection`` shaped like glyphs."""
+    labels, _ = ndi.label(selection, structure=_EIGHT)
+    out = []
+    for k, sl in enumerate(ndi.find_objects(labels)):
+        if sl is None:
+            continue
+        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        if not (min_height <= h <= max_height) or w > 2.5 * h:
+            continue
+        m = labels[sl] == k + 1
+        if marked[sl][m].mean() <= 0.3:  # must stand out from its surroundings
+            continue
+        if m.sum() > 0.75 * h * w:  # a solid block, not a glyph
+            continue
+        if _stroke_width(m) > 0.35 * h + 1:  # strokes too thick for the height
+            continue
+        out.append(Glyph(sl[0].start, sl[0].stop, sl[1].start, sl[1].stop, m))
+    return out
+
+
+def lines(gl: list[Glyph], *, min_chars: int, gap: float = 1.0, height_ratio: float = 1.6, align: float = 0.25) -> list[list[Glyph]]:
+    """Chain glyphs into lines: similar height, aligned bottoms or centres, gaps up to ``gap`` heights."""
+    n = len(gl)
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    order = sorted(range(n), key=lambda j: gl[j].x0)
+    for i, a in enumerate(order):
+        ga = gl[a]
+        for b in order[i + 1 :]:
+            gb = gl[b]
+            hm = max(ga.h, gb.h)
+            if gb.x0 - ga.x1 > gap * hm:
+                break
+            if hm / min(ga.h, gb.h) > height_ratio:
+                continue
+            bottoms = abs(ga.y1 - gb.y1) <= align * hm
+            centres = abs((ga.y0 + ga.y1) - (gb.y0 + gb.y1)) / 2 <= align * hm
+            if bottoms or centres:
+                parent[find(a)] = find(b)
+    groups: dict[int, list[Glyph]] = {}
+    for j in range(n):
+        groups.setdefault(find(j), []).append(gl[j])
+    return [g for g in groups.values() if len(g) >= min_chars]
+
+
+def line_tests(colour: np.ndarray, near: np.ndarray, mode: np.ndarray, line: list[Glyph]) -> tuple[np.ndarray, tuple[slice, slice], float, float]:
+    """The line's mask (in a box around it), the box, how common its colour is around it, its contrast."""
+    h, w = near.shape
+    y0, y1 = min(g.y0 for g in line), max(g.y1 for g in line)
+    x0, x1 = min(g.x0 for g in line), max(g.x1 for g in line)
+    half = int(np.median([g.h for g in line])) // 2
+    ys = slice(max(0, y0 - half), min(h, y1 + half))
+    xs = slice(max(0, x0 - half), min(w, x1 + half))
+    mask = np.zeros((ys.stop - ys.start, xs.stop - xs.start), bool)
+    for g in line:
+        mask[g.y0 - ys.start : g.y1 - ys.start, g.x0 - xs.start : g.x1 - xs.start] |= g.mask
+    band = np.ones_like(mask)
+    band[y0 - ys.start : y1 - ys.start, x0 - xs.start : x1 - xs.start] = False
+    common = float((near[ys, xs] & band).sum() / max(1, band.sum()))
+    grown = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    ring = cv2.dilate(grown.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~grown
+    contrast = float(np.median(np.abs(colour[ys, xs][ring] - mode).max(axis=1))) if ring.any() else 0.0
+    return mask, (ys, xs), common, contrast
