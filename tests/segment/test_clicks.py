@@ -37,21 +37,33 @@ def disk_truth() -> np.ndarray:
     return (xx - 80) ** 2 + (yy - 60) ** 2 <= 30**2
 
 
-def _coffee_cup_truth(coffee: np.ndarray) -> np.ndarray:
-    """Cup and saucer of skimage's coffee photo, as GrabCut finds them from a box.
+_CUP_BOX = (70, 15, 420, 355)  # x, y, w, h around cup, saucer and spoon
+
+
+@pytest.fixture(scope="module")
+def cup_truth(coffee) -> tuple[np.ndarray, np.ndarray]:
+    """Cup and saucer of skimage's coffee photo as GrabCut finds them from a box, and where to score.
 
     A box is far more information than one click, and GrabCut with a box is
     within a few percent of hand-drawn masks on clear objects like this one
     (checked by eye: the cup, its handle, the saucer and most of the spoon,
-    none of the table).
+    none of the table). The box cuts off the saucer's lowest rim, so the
+    truth is only defined inside the box: IoU is scored there.
     """
     import cv2
 
     bgr = np.ascontiguousarray(coffee[..., ::-1])
     m = np.zeros(coffee.shape[:2], np.uint8)
     cv2.setRNGSeed(0)
-    cv2.grabCut(bgr, m, (70, 15, 420, 355), np.zeros((1, 65)), np.zeros((1, 65)), 5, cv2.GC_INIT_WITH_RECT)
-    return (m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD)
+    cv2.grabCut(bgr, m, _CUP_BOX, np.zeros((1, 65)), np.zeros((1, 65)), 5, cv2.GC_INIT_WITH_RECT)
+    x, y, w, h = _CUP_BOX
+    scored = np.zeros(coffee.shape[:2], bool)
+    scored[y:y + h, x:x + w] = True
+    return (m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD), scored
+
+
+def _iou_in(a: np.ndarray, b: np.ndarray, scored: np.ndarray) -> float:
+    return np.count_nonzero(a & b & scored) / max(1, np.count_nonzero((a | b) & scored))
 
 
 # ------------------------------------------------------------------ smoke, shapes, dtypes
@@ -188,25 +200,27 @@ def test_new_click_changes_little_elsewhere(coffee):
 
 
 # ------------------------------------------------------------------ quality on a real photo
-def test_quality_one_click_on_the_coffee_cup(coffee):
-    truth = _coffee_cup_truth(coffee)
+def test_quality_one_click_on_the_coffee_cup(coffee, cup_truth):
+    truth, scored = cup_truth
     m = clicks(coffee, clicks=[(300, 250, True)])
     # Bound 0.55: the object is two-coloured (red porcelain with a white rim
     # and coffee inside); one click on the red cup body cannot know that the
-    # rim and the coffee belong to it, and takes the red porcelain (the larger
-    # part). On the GrabCut set this method's mean IoU after one click is
-    # about 0.7, with single images down to about 0.4 (benchmarks/segment_clicks.py).
-    assert _iou(m, truth) > 0.55
+    # rim and the coffee belong to it, and takes the red porcelain (cup and
+    # saucer, the larger part: about 0.59 here). On the GrabCut set this
+    # method's mean IoU after one click is about 0.73, with single images down
+    # to about 0.3 (benchmarks/segment_clicks.py).
+    assert _iou_in(m, truth, scored) > 0.55
 
 
-def test_quality_more_clicks_do_not_hurt(coffee):
-    truth = _coffee_cup_truth(coffee)
+def test_quality_more_clicks_do_not_hurt(coffee, cup_truth):
+    truth, scored = cup_truth
     s = ClickSession(coffee)
-    ious = [_iou(s.add(*c), truth) for c in [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]]
+    ious = [_iou_in(s.add(*c), truth, scored)
+            for c in [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]]
     # Each click was given where the mask was wrong (the coffee, the table,
-    # the white rim): the mask must not get worse, and must stay above the
-    # one-click bound. (The rim and coffee differ from the red porcelain, so a
-    # click there adds the region around it only: this is the method's weak
-    # spot, see the benchmark.)
+    # the white rim): the mask must not get worse, and must end above the
+    # one-click bound (about 0.63 here). The rim and coffee differ from the
+    # red porcelain, so a click there adds the region around it only: this
+    # is the method's weak spot, see the benchmark.
     assert all(b >= a - 0.01 for a, b in zip(ious, ious[1:]))
     assert ious[-1] > 0.6

@@ -1,19 +1,34 @@
 """The machinery behind :mod:`retouch.segment.clicks` (no checks here).
 
-Two stages, both graph cuts:
+Two stages, both exact min-cuts (:func:`scipy.sparse.csgraph.maximum_flow`):
 
 1. **Superpixel graph cut** (topology). The working image is cut into SLIC
    superpixels once. Each click solves a min-cut on the superpixel graph whose
-   unary terms combine colour histograms learnt from the current segmentation
-   (re-estimated a few times, as GrabCut does), a geodesic prior (a superpixel
-   that is geodesically nearer to a positive click than to a negative click or
-   the image border leans to the object), and a stability term that keeps the
-   previous mask away from the newest click. Clicked superpixels are hard.
-   Solved exactly with :func:`scipy.sparse.csgraph.maximum_flow`.
-2. **Pixel refinement** (boundary). OpenCV's GrabCut (GMM colour models and a
-   contrast-sensitive pixel graph cut) runs in a thin band around the
-   superpixel boundary, every click a hard seed, everything farther than the
-   band from the boundary fixed.
+   unary terms combine
+
+   - colour histograms learnt from the current segmentation (re-estimated a
+     few times, as GrabCut does), each mixed with a fixed share
+     (``sample_weight``) of the colours the user pointed at: the homogeneous
+     region around every click, so a negative click on one part of a
+     wrongly-taken surface teaches the background model that colour
+     everywhere, and the model cannot drift away from what was clicked;
+   - a geodesic prior (a superpixel geodesically nearer to a positive click
+     than to a negative click or the image border leans to the object) and
+     a compactness term around the positive clicks;
+   - a flood term: the homogeneous region around each click leans to its label;
+   - a proposal for the newest click: the part of the region it corrects that
+     is geodesically (colour + edge metric) much nearer to it than to any
+     click of the other label leans to its label;
+   - a stability term that keeps the previous mask away from the newest click,
+     and a guard: a solution that changes much of the mask geodesically far
+     from the click is solved again with the far labels held harder.
+
+   Clicked superpixels are hard; object parts not connected to a positive
+   click are dropped.
+2. **Pixel refinement** (boundary). A contrast-sensitive pixel min-cut in a
+   band of ``band`` pixels either side of the superpixel boundary, with local
+   colour histograms learnt from the object and background rings along the
+   boundary; the pixels beyond the band are fixed and pull their neighbours.
 """
 
 from __future__ import annotations
@@ -30,6 +45,8 @@ _BINS = 16  # colour histogram bins per RGB channel
 
 @dataclass
 class Params:
+    """Settings of :func:`retouch.segment.clicks` (the first ten) and internal weights."""
+
     superpixel_size: int = 10
     color_weight: float = 1.0
     distance_weight: float = 1.0
@@ -39,7 +56,6 @@ class Params:
     iterations: int = 3
     band: int = 6
     refine: bool = True
-    refine_iterations: int = 1
     geo_length: float = 2.0
     llr_clip: float = 2.0
     flood_weight: float = 2.0
@@ -50,6 +66,12 @@ class Params:
     proposal_edge: float = 20.0
     proposal_ratio: float = 0.25
     sample_weight: float = 0.5
+    compact: float = 0.5
+    guard_frac: float = 0.1
+    band_smooth: float = 20.0
+    band_clip: float = 3.0
+    band_local: float = 1.0
+    guard_boost: float = 4.0
 
 
 class Engine:
@@ -90,6 +112,10 @@ class Engine:
         d_h = np.sum((self.labf[:, 1:] - self.labf[:, :-1]) ** 2, axis=2)
         d_v = np.sum((self.labf[1:] - self.labf[:-1]) ** 2, axis=2)
         beta = 1.0 / (2.0 * max(1e-6, float(np.mean(np.concatenate([d_h.ravel(), d_v.ravel()])))))
+        # pixel edge weights for the band cut (contrast-sensitive, Boykov & Jolly)
+        self.w_h = np.exp(-beta * d_h).astype(np.float32)
+        self.w_v = np.exp(-beta * d_v).astype(np.float32)
+        self.llr_bins = None
         a = np.concatenate([self.labels[:, :-1].ravel(), self.labels[:-1].ravel()])
         b = np.concatenate([self.labels[:, 1:].ravel(), self.labels[1:].ravel()])
         wgt = np.exp(-beta * np.concatenate([d_h.ravel(), d_v.ravel()]))
@@ -131,7 +157,9 @@ class Engine:
         return d
 
     def _hist(self, weights: np.ndarray) -> np.ndarray:
-        h = self.sp_hist.T @ (weights * self.size)
+        return self._smooth_hist(self.sp_hist.T @ (weights * self.size))
+
+    def _smooth_hist(self, h: np.ndarray) -> np.ndarray:
         h = h.reshape(_BINS, _BINS, _BINS).astype(np.float32)
         h = cv2.GaussianBlur(h.reshape(_BINS, -1), (0, 0), 0.8)  # smooth two axes at a time
         h = h.reshape(_BINS, _BINS, _BINS)
@@ -205,7 +233,7 @@ class Engine:
         d_bg = np.minimum(d_neg, d_bor + scale * (1.0 / max(p.border_weight, 1e-6) - 1.0) if p.border_weight > 0 else np.inf)
         d_bg = np.minimum(d_bg, 1e6)
         prior = (d_bg - d_pos) / (d_bg + d_pos + 1e-6)  # in [-1, 1]: nearer the object or the background
-        prior = p.distance_weight * prior - p.distance_weight * 0.5 * d_pos / scale  # compact around the clicks
+        prior = p.distance_weight * prior - p.distance_weight * p.compact * d_pos / scale  # compact around the clicks
         # flood: the region around each click that is reachable along a path of
         # little colour change (geodesic, colour only) leans hard to its label
         samples = {1.0: np.zeros(self.n), -1.0: np.zeros(self.n)}
@@ -223,10 +251,12 @@ class Engine:
         h_neg = self._hist(samples[-1.0]) if a > 0 and samples[-1.0].any() else None
         # stability: keep the previous labels away from the newest click
         stab = np.zeros(self.n)
+        keep = None
         if prev_sp is not None and newest is not None and p.stability > 0:
             d_new = self._geodesic(np.array([self.labels[newest[1], newest[0]]]))
             keep = 1.0 - np.exp(-d_new / (0.5 * scale))
             stab = p.stability * keep * (2.0 * prev_sp - 1.0)
+        prev_lab = prev_sp > 0.5 if prev_sp is not None else None
         # proposal: the newest click takes the part of the wrongly labelled
         # region that is geodesically nearer to it than to any click of the
         # other label (Bai & Sapiro's geodesic segmentation, restricted to
@@ -245,23 +275,36 @@ class Engine:
         else:
             seg = prior > 0
             seg |= hard_fg
-        for _ in range(max(1, p.iterations)):
-            wf = seg.astype(np.float64)
-            hf = self._hist(wf)
-            hb = self._hist(1.0 - wf)
-            if h_pos is not None:
-                hf = (1.0 - a) * hf + a * h_pos
-            if h_neg is not None:
-                hb = (1.0 - a) * hb + a * h_neg
-            llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
-            llr = self.sp_hist @ llr_bins
-            llr = np.clip(llr / 3.0, -p.llr_clip, p.llr_clip)
-            unary = p.color_weight * llr + prior + stab
-            new = self._connected(self._cut(unary, hard_fg, hard_bg), hard_fg)
-            if np.array_equal(new, seg):
-                break
-            seg = new
-        return seg
+        def solve(seg, stab):
+            for _ in range(max(1, p.iterations)):
+                wf = seg.astype(np.float64)
+                hf = self._hist(wf)
+                hb = self._hist(1.0 - wf)
+                if h_pos is not None:
+                    hf = (1.0 - a) * hf + a * h_pos
+                if h_neg is not None:
+                    hb = (1.0 - a) * hb + a * h_neg
+                llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
+                self.llr_bins = llr_bins
+                llr = self.sp_hist @ llr_bins
+                llr = np.clip(llr / 3.0, -p.llr_clip, p.llr_clip)
+                unary = p.color_weight * llr + prior + stab
+                new = self._connected(self._cut(unary, hard_fg, hard_bg), hard_fg)
+                if np.array_equal(new, seg):
+                    break
+                seg = new
+            return seg
+
+        out = solve(seg, stab)
+        # guard: a click that changes much of the mask far from where it was
+        # given (geodesically) is re-solved with the far labels held harder
+        if keep is not None and p.guard_frac > 0:
+            far = keep > 0.9
+            moved = float(self.size[(out != prev_lab) & far].sum())
+            if moved > p.guard_frac * max(float(self.size[prev_lab].sum()), 1.0):
+                boost = np.where(far, p.guard_boost, 1.0)
+                out = solve(seg, stab * boost)
+        return out
 
     def proposal(self, before: np.ndarray, clicks, newest) -> np.ndarray:
         """Superpixels the newest click flips: its geodesic Voronoi cell in the region it corrects."""
@@ -295,7 +338,7 @@ class Engine:
     def refine(self, sp_mask: np.ndarray, clicks: list[tuple[int, int, bool]],
                prev_work: np.ndarray | None = None, prev_sp: np.ndarray | None = None,
                newest: tuple[int, int] | None = None) -> np.ndarray:
-        """Pixel mask from the superpixel mask: GrabCut in a band around its boundary.
+        """Pixel mask from the superpixel mask: a pixel min-cut in a band around its boundary.
 
         With ``prev_work`` (the previous pixel mask) only the neighbourhood of
         the superpixels that changed and of the newest click is re-decided.
@@ -310,36 +353,89 @@ class Engine:
             k = 2 * band + 3
             region = cv2.dilate(changed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
             m = np.where(region, m, prev_work)
-        if not self.p.refine or not m.any() or m.all():
+        if not self.p.refine or self.llr_bins is None or not m.any() or m.all():
             return self._stamp(m, clicks)
+        out = self._band_cut(m, region, clicks)
+        if region is not None:
+            out = np.where(region, out, prev_work)
+        return self._stamp(out, clicks)
+
+    def _band_cut(self, m: np.ndarray, region: np.ndarray | None, clicks) -> np.ndarray:
+        """Exact min-cut on the pixels within ``band`` of the boundary of ``m`` (the rest fixed)."""
+        band = int(self.p.band)
         m8 = m.astype(np.uint8)
         d_in = cv2.distanceTransform(m8, cv2.DIST_L2, 3)
         d_out = cv2.distanceTransform(1 - m8, cv2.DIST_L2, 3)
-        tri = np.where(m, np.where(d_in > band, cv2.GC_FGD, cv2.GC_PR_FGD),
-                       np.where(d_out > band, cv2.GC_BGD, cv2.GC_PR_BGD)).astype(np.uint8)
+        unk = np.where(m, d_in <= band, d_out <= band)
         if region is not None:
-            tri[~region] = np.where(prev_work[~region], cv2.GC_FGD, cv2.GC_BGD)
+            unk &= region
+        hard = np.zeros(m.shape, np.uint8)
         for x, y, q in clicks:
-            cv2.circle(tri, (x, y), 3, cv2.GC_FGD if q else cv2.GC_BGD, -1)
-        pr = (tri == cv2.GC_PR_FGD) | (tri == cv2.GC_PR_BGD)
-        ys, xs = np.nonzero(pr)
-        if len(ys) == 0:
-            return tri_to_mask(tri)
-        mg = 3 * band
-        y0, y1 = max(0, ys.min() - mg), min(self.h, ys.max() + mg + 1)
-        x0, x1 = max(0, xs.min() - mg), min(self.w, xs.max() + mg + 1)
-        sub = np.ascontiguousarray(tri[y0:y1, x0:x1])
-        isfg = (sub == cv2.GC_FGD) | (sub == cv2.GC_PR_FGD)
-        if isfg.sum() < 10 or (~isfg).sum() < 10:
-            return tri_to_mask(tri)
-        bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
-        try:
-            cv2.grabCut(np.ascontiguousarray(self.bgr[y0:y1, x0:x1]), sub, None, bgd, fgd,
-                        int(self.p.refine_iterations), cv2.GC_INIT_WITH_MASK)
-        except cv2.error:
-            return tri_to_mask(tri)
-        tri[y0:y1, x0:x1] = sub
-        return tri_to_mask(tri)
+            cv2.circle(hard, (x, y), 3, 1, -1)
+        m = m.copy()
+        for x, y, q in clicks:
+            cv2.circle(m.view(np.uint8), (x, y), 3, int(q), -1)
+        unk &= hard == 0
+        nn = int(unk.sum())
+        if nn == 0:
+            return m
+        idx = np.full(m.shape, -1, np.int64)
+        idx[unk] = np.arange(nn)
+        llr_bins = self.llr_bins
+        if self.p.band_local > 0:
+            # local colour models: the object and background rings either side of the boundary
+            ring = 3 * band
+            fin = m & (d_in <= ring)
+            bout = ~m & (d_out <= ring)
+            if region is not None:
+                near = cv2.dilate(region.astype(np.uint8), np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 0
+                fin &= near
+                bout &= near
+            if fin.sum() > 50 and bout.sum() > 50:
+                hf = self._smooth_hist(np.bincount(self.bins[fin], minlength=_BINS**3).astype(np.float32))
+                hb = self._smooth_hist(np.bincount(self.bins[bout], minlength=_BINS**3).astype(np.float32))
+                local = np.log(hf + 1e-5) - np.log(hb + 1e-5)
+                llr_bins = (1 - self.p.band_local) * llr_bins + self.p.band_local * local
+        llr = np.clip(llr_bins[self.bins[unk]], -self.p.band_clip, self.p.band_clip)
+        src = np.maximum(llr, 0).astype(np.float64)
+        snk = np.maximum(-llr, 0).astype(np.float64)
+        lam = self.p.band_smooth
+        rows, cols, caps = [], [], []
+        for a_idx, b_idx, a_m, b_m, wgt in (
+            (idx[:, :-1], idx[:, 1:], m[:, :-1], m[:, 1:], self.w_h),
+            (idx[:-1], idx[1:], m[:-1], m[1:], self.w_v),
+        ):
+            wl = lam * wgt
+            both = (a_idx >= 0) & (b_idx >= 0)
+            rows.append(a_idx[both]); cols.append(b_idx[both]); caps.append(wl[both])
+            # a unknown pixel next to a fixed one: the fixed label pulls it
+            for u_idx, f_m, sel in ((a_idx, b_m, (a_idx >= 0) & (b_idx < 0)), (b_idx, a_m, (b_idx >= 0) & (a_idx < 0))):
+                u = u_idx[sel]
+                w_ = wl[sel]
+                fm = f_m[sel]
+                np.add.at(src, u[fm], w_[fm])
+                np.add.at(snk, u[~fm], w_[~fm])
+        r = np.concatenate(rows); c = np.concatenate(cols); w_ = np.concatenate(caps).astype(np.float64)
+        total = src.sum() + snk.sum() + 2 * w_.sum()
+        scale = 1.0e9 / max(total, 1e-9)
+        s_, t_ = nn, nn + 1
+        nodes = np.arange(nn)
+        R = np.concatenate([r, c, np.full(nn, s_), nodes, nodes, np.full(nn, t_)])
+        C = np.concatenate([c, r, nodes, np.full(nn, t_), np.full(nn, s_), nodes])
+        cap = np.concatenate([w_, w_, src, snk, np.zeros(nn), np.zeros(nn)]) * scale
+        cap = np.maximum(np.rint(cap), 0).astype(np.int32)
+        g = sp.csr_matrix((cap, (R, C)), shape=(nn + 2, nn + 2))
+        g.sum_duplicates()
+        res = maximum_flow(g, s_, t_)
+        resid = g - res.flow
+        resid.data = (resid.data > 0).astype(np.int8)
+        resid.eliminate_zeros()
+        reach = breadth_first_order(resid, s_, directed=True, return_predecessors=False)
+        fg = np.zeros(nn + 2, bool)
+        fg[reach] = True
+        out = m.copy()
+        out[unk] = fg[:nn]
+        return out
 
     def keep_clicked(self, m: np.ndarray, clicks: list[tuple[int, int, bool]]) -> np.ndarray:
         """Only the connected parts of ``m`` that hold a positive click."""
@@ -358,47 +454,3 @@ class Engine:
         for x, y, q in clicks:
             m[y, x] = q
         return m
-
-
-def tri_to_mask(tri: np.ndarray) -> np.ndarray:
-    return (tri == cv2.GC_FGD) | (tri == cv2.GC_PR_FGD)
-
-
-def _first_candidates(self, click, scales=(0.2, 0.3, 0.42), lam=None, div=3.0, clip=2.0):
-    x, y = click
-    node = self.labels[y, x]
-    out = []
-    pw = self.pair
-    for s in scales:
-        hw, hh = s * self.w, s * self.h
-        inside = (np.abs(self.cx - x) <= hw) & (np.abs(self.cy - y) <= hh)
-        hard_fg = np.zeros(self.n, bool); hard_fg[node] = True
-        hard_bg = ~inside
-        seg = inside.copy()
-        for _ in range(5):
-            wf = seg.astype(np.float64)
-            hf = self._hist(wf) + 1e-5
-            hb = self._hist(1.0 - wf) + 1e-5
-            llr = self.sp_hist @ (np.log(hf) - np.log(hb))
-            llr = np.clip(llr / div, -clip, clip)
-            old = self.p.smoothness
-            if lam is not None:
-                self.p.smoothness = lam
-            new = self._connected(self._cut(llr, hard_fg, hard_bg), hard_fg)
-            self.p.smoothness = old
-            if np.array_equal(new, seg):
-                break
-            seg = new
-        # scores
-        rim = inside & np.isin(np.arange(self.n), pw.row[~inside[pw.col]])
-        touch = seg[rim].sum() / max(1, rim.sum())
-        cut = seg[pw.row] & ~seg[pw.col]
-        contrast = 1 - (pw.data[cut].sum() / max(1e-9, (self.pair_len[cut]).sum()))
-        m = seg[self.labels].astype(np.uint8)
-        d = cv2.distanceTransform(m, cv2.DIST_L2, 3)
-        cen = d[y, x] / max(1e-6, d.max())
-        out.append((seg, dict(s=s, touch=touch, con=contrast, cen=cen, area=m.mean())))
-    return out
-
-
-Engine.first_candidates = _first_candidates
