@@ -24,10 +24,12 @@ set-up). Methods, all fed the same simulated user:
 - ``random_walker``: scikit-image ``random_walker`` (defaults: beta 130,
   ``cg_j``), the clicks as labels (disks of radius 5). While the user has given
   no negative click, the one-pixel image border is labelled background, since
-  the random walker needs two labels. At full resolution one call takes 5 to
-  15 s on the 2-core machine, so by default it runs on the image downscaled by
-  ``--rw-scale`` (0.5; disks of radius 3) and its labels are upscaled;
-  ``--rw-scale 1`` runs it at full size.
+  the random walker needs two labels. It runs on the image downscaled by
+  ``--rw-scale`` (default 0.5; disks of radius ``5 * scale``) and its labels
+  are upscaled; ``--rw-scale 1`` runs it at full size. With one BLAS thread
+  (set below, before NumPy loads) one call at 0.5 takes about 1 s on a quiet
+  2-core machine and 0.3 s at 0.3; an oversubscribed BLAS made it 10 to 20x
+  slower.
 
 The simulation of an image stops early once it is at IoU >= 0.90 and has had at
 least 5 clicks: none of the reported figures depend on later clicks (``--full``

@@ -72,6 +72,8 @@ class Params:
     band_clip: float = 3.0
     band_local: float = 1.0
     guard_boost: float = 4.0
+    gmm: float = 1.0  # share of the GMM colour term (0: histograms only, 1: GMMs only)
+    gmm_components: int = 5
 
 
 class Engine:
@@ -99,6 +101,15 @@ class Engine:
         self.size = np.bincount(flat, minlength=n).astype(np.float64)
         lab2 = self.labf.reshape(-1, 3)
         self.mean_lab = np.stack([np.bincount(flat, lab2[:, c], n) for c in range(3)], 1) / self.size[:, None]
+        # per-superpixel RGB mean and covariance, for GMM colour models fitted on superpixels
+        rgbf = rgb8.reshape(-1, 3).astype(np.float64)
+        self.mu = np.stack([np.bincount(flat, rgbf[:, c], n) for c in range(3)], 1) / self.size[:, None]
+        second = np.empty((n, 3, 3))
+        for i in range(3):
+            for j in range(i, 3):
+                v = np.bincount(flat, rgbf[:, i] * rgbf[:, j], n) / self.size
+                second[:, i, j] = second[:, j, i] = v
+        self.cov = second - self.mu[:, :, None] * self.mu[:, None, :]
         ys, xs = np.mgrid[0:h, 0:w]
         self.cx = np.bincount(flat, xs.ravel(), n) / self.size
         self.cy = np.bincount(flat, ys.ravel(), n) / self.size
@@ -166,6 +177,48 @@ class Engine:
         h = cv2.GaussianBlur(np.ascontiguousarray(h.transpose(1, 2, 0)).reshape(_BINS, -1), (0, 0), 0.8)
         h = h.reshape(_BINS, _BINS, _BINS).transpose(2, 0, 1).astype(np.float64).ravel()
         return h / max(h.sum(), 1e-12)
+
+    def _gmm_loglik(self, weights: np.ndarray) -> np.ndarray:
+        """Expected log-likelihood of each superpixel's pixels under a GMM fitted to the weighted superpixels.
+
+        GrabCut's colour model (Rother et al. 2004): ``gmm_components`` full-covariance
+        Gaussians in RGB, fitted here on superpixel moments (exact pixel sums) by a few
+        hard-assignment rounds from a deterministic split along the principal axis.
+        """
+        k = int(self.p.gmm_components)
+        w = np.maximum(weights, 0)
+        tot = w.sum()
+        if tot <= 0:
+            return np.zeros(self.n)
+        mu, cov = self.mu, self.cov
+        m0 = (w[:, None] * mu).sum(0) / tot
+        c0 = np.einsum("n,nij->ij", w, cov + mu[:, :, None] * mu[:, None, :]) / tot - np.outer(m0, m0)
+        axis = np.linalg.eigh(c0 + 1e-6 * np.eye(3))[1][:, -1]
+        proj = (mu - m0) @ axis
+        order = np.argsort(proj)
+        cw = np.cumsum(w[order]) / tot
+        assign = np.empty(self.n, np.int64)
+        assign[order] = np.minimum((cw * k).astype(np.int64), k - 1)
+        eye = np.eye(3)
+        for _ in range(3):
+            ll = np.full((self.n, k), -np.inf)
+            for j in range(k):
+                sel = assign == j
+                wj = w * sel
+                sj = wj.sum()
+                if sj <= 1e-9:
+                    continue
+                mj = (wj[:, None] * mu).sum(0) / sj
+                cj = np.einsum("n,nij->ij", wj, cov + mu[:, :, None] * mu[:, None, :]) / sj - np.outer(mj, mj)
+                cj = cj + 4.0 * eye  # colour noise floor (8-bit quantisation and JPEG)
+                inv = np.linalg.inv(cj)
+                _, logdet = np.linalg.slogdet(cj)
+                d = mu - mj
+                maha = np.einsum("ni,ij,nj->n", d, inv, d) + np.einsum("ij,nji->n", inv, cov)
+                ll[:, j] = np.log(sj / tot) - 0.5 * (logdet + maha + 3 * np.log(2 * np.pi))
+            assign = np.argmax(ll, 1)
+        top = ll.max(1, keepdims=True)
+        return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
 
     def _cut(self, unary: np.ndarray, hard_fg: np.ndarray, hard_bg: np.ndarray) -> np.ndarray:
         """Min-cut: unary > 0 favours the object (per unit area)."""
@@ -287,6 +340,15 @@ class Engine:
                 llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
                 self.llr_bins = llr_bins
                 llr = self.sp_hist @ llr_bins
+                if p.gmm > 0:
+                    wfg = wf * self.size
+                    wbg = (1.0 - wf) * self.size
+                    if h_pos is not None:
+                        wfg = (1 - a) * wfg / max(wfg.sum(), 1e-9) + a * samples[1.0] * self.size / max((samples[1.0] * self.size).sum(), 1e-9)
+                    if h_neg is not None:
+                        wbg = (1 - a) * wbg / max(wbg.sum(), 1e-9) + a * samples[-1.0] * self.size / max((samples[-1.0] * self.size).sum(), 1e-9)
+                    g_llr = self._gmm_loglik(wfg) - self._gmm_loglik(wbg)
+                    llr = (1 - p.gmm) * llr + p.gmm * g_llr
                 llr = np.clip(llr / 3.0, -p.llr_clip, p.llr_clip)
                 unary = p.color_weight * llr + prior + stab
                 new = self._connected(self._cut(unary, hard_fg, hard_bg), hard_fg)
