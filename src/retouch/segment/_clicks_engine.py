@@ -6,8 +6,10 @@ Two stages, both exact min-cuts (:func:`scipy.sparse.csgraph.maximum_flow`):
    superpixels once. Each click solves a min-cut on the superpixel graph whose
    unary terms combine
 
-   - colour histograms learnt from the current segmentation (re-estimated a
-     few times, as GrabCut does), each mixed with a fixed share
+   - GrabCut's colour models (five full-covariance RGB Gaussians each for
+     object and background, fitted on the superpixels' exact colour moments)
+     learnt from the current segmentation (re-estimated a few times, as
+     GrabCut does), each fitted with a fixed share
      (``sample_weight``) of the colours the user pointed at: the homogeneous
      region around every click, so a negative click on one part of a
      wrongly-taken surface teaches the background model that colour

@@ -15,10 +15,11 @@ How it works (classical means only, no learned weights):
    are found by an exact min-cut (:func:`scipy.sparse.csgraph.maximum_flow`)
    of an energy with
 
-   - colour terms: smoothed RGB histograms of object and background, learnt
-     from the segmentation itself and re-estimated ``iterations`` times, as
-     GrabCut does (Rother et al. 2004), each mixed with a fixed share of the
-     colours the user clicked on (the homogeneous region around each click),
+   - colour terms: GrabCut's colour models (Rother et al. 2004), mixtures of
+     five full-covariance Gaussians in RGB for object and background, fitted
+     exactly on the superpixels' colour moments, learnt from the segmentation
+     itself and re-estimated ``iterations`` times, each fitted with a fixed
+     share of the colours the user clicked on (the homogeneous region around each click),
      so one negative click on a wrongly-taken surface removes that colour
      wherever it is connected to it, and the models never drift from what
      was clicked;
