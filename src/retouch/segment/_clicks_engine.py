@@ -111,7 +111,8 @@ class Engine:
             for j in range(i, 3):
                 v = np.bincount(flat, rgbf[:, i] * rgbf[:, j], n) / self.size
                 second[:, i, j] = second[:, j, i] = v
-        self.cov = second - self.mu[:, :, None] * self.mu[:, None, :]
+        self.sec9 = second.reshape(n, 9)  # E[x x^T] per superpixel
+        self.cov9 = (second - self.mu[:, :, None] * self.mu[:, None, :]).reshape(n, 9)
         ys, xs = np.mgrid[0:h, 0:w]
         self.cx = np.bincount(flat, xs.ravel(), n) / self.size
         self.cy = np.bincount(flat, ys.ravel(), n) / self.size
@@ -192,32 +193,32 @@ class Engine:
         tot = w.sum()
         if tot <= 0:
             return np.zeros(self.n)
-        mu, cov = self.mu, self.cov
-        m0 = (w[:, None] * mu).sum(0) / tot
-        c0 = np.einsum("n,nij->ij", w, cov + mu[:, :, None] * mu[:, None, :]) / tot - np.outer(m0, m0)
+        mu, sec9, cov9 = self.mu, self.sec9, self.cov9
+        m0 = w @ mu / tot
+        c0 = (w @ sec9).reshape(3, 3) / tot - np.outer(m0, m0)
         axis = np.linalg.eigh(c0 + 1e-6 * np.eye(3))[1][:, -1]
-        proj = (mu - m0) @ axis
-        order = np.argsort(proj)
+        order = np.argsort((mu - m0) @ axis)
         cw = np.cumsum(w[order]) / tot
         assign = np.empty(self.n, np.int64)
         assign[order] = np.minimum((cw * k).astype(np.int64), k - 1)
-        eye = np.eye(3)
+        floor = 4.0 * np.eye(3)  # colour noise floor (8-bit quantisation and JPEG)
+        ll = np.empty((self.n, k))
         for _ in range(3):
-            ll = np.full((self.n, k), -np.inf)
+            onehot = np.zeros((self.n, k))
+            onehot[np.arange(self.n), assign] = 1.0
+            wk = onehot * w[:, None]
+            sk = wk.sum(0)
+            ll[:] = -np.inf
             for j in range(k):
-                sel = assign == j
-                wj = w * sel
-                sj = wj.sum()
-                if sj <= 1e-9:
+                if sk[j] <= 1e-9:
                     continue
-                mj = (wj[:, None] * mu).sum(0) / sj
-                cj = np.einsum("n,nij->ij", wj, cov + mu[:, :, None] * mu[:, None, :]) / sj - np.outer(mj, mj)
-                cj = cj + 4.0 * eye  # colour noise floor (8-bit quantisation and JPEG)
+                mj = wk[:, j] @ mu / sk[j]
+                cj = (wk[:, j] @ sec9).reshape(3, 3) / sk[j] - np.outer(mj, mj) + floor
                 inv = np.linalg.inv(cj)
                 _, logdet = np.linalg.slogdet(cj)
                 d = mu - mj
-                maha = np.einsum("ni,ij,nj->n", d, inv, d) + np.einsum("ij,nji->n", inv, cov)
-                ll[:, j] = np.log(sj / tot) - 0.5 * (logdet + maha + 3 * np.log(2 * np.pi))
+                maha = ((d @ inv) * d).sum(1) + cov9 @ inv.ravel()
+                ll[:, j] = np.log(sk[j] / tot) - 0.5 * (logdet + maha + 3 * np.log(2 * np.pi))
             assign = np.argmax(ll, 1)
         top = ll.max(1, keepdims=True)
         return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
@@ -464,10 +465,15 @@ class Engine:
         src = np.maximum(llr, 0).astype(np.float64)
         snk = np.maximum(-llr, 0).astype(np.float64)
         lam = self.p.band_smooth
+        # the graph only needs the bounding box of the band, one pixel wider
+        ys, xs = np.nonzero(unk)
+        y0, y1 = max(0, ys.min() - 1), min(self.h, ys.max() + 2)
+        x0, x1 = max(0, xs.min() - 1), min(self.w, xs.max() + 2)
+        ic, mc = idx[y0:y1, x0:x1], m[y0:y1, x0:x1]
         rows, cols, caps = [], [], []
         for a_idx, b_idx, a_m, b_m, wgt in (
-            (idx[:, :-1], idx[:, 1:], m[:, :-1], m[:, 1:], self.w_h),
-            (idx[:-1], idx[1:], m[:-1], m[1:], self.w_v),
+            (ic[:, :-1], ic[:, 1:], mc[:, :-1], mc[:, 1:], self.w_h[y0:y1, x0:x1 - 1]),
+            (ic[:-1], ic[1:], mc[:-1], mc[1:], self.w_v[y0:y1 - 1, x0:x1]),
         ):
             wl = lam * wgt
             both = (a_idx >= 0) & (b_idx >= 0)
@@ -477,8 +483,8 @@ class Engine:
                 u = u_idx[sel]
                 w_ = wl[sel]
                 fm = f_m[sel]
-                np.add.at(src, u[fm], w_[fm])
-                np.add.at(snk, u[~fm], w_[~fm])
+                src += np.bincount(u[fm], w_[fm], nn)
+                snk += np.bincount(u[~fm], w_[~fm], nn)
         r = np.concatenate(rows); c = np.concatenate(cols); w_ = np.concatenate(caps).astype(np.float64)
         total = src.sum() + snk.sum() + 2 * w_.sum()
         scale = 1.0e9 / max(total, 1e-9)
