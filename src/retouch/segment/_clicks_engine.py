@@ -76,6 +76,8 @@ class Params:
     guard_boost: float = 4.0
     gmm: float = 1.0  # share of the GMM colour term (0: histograms only, 1: GMMs only)
     gmm_components: int = 5
+    band_gmm: bool = True
+    area_factor: float = 40.0
 
 
 class Engine:
@@ -181,18 +183,19 @@ class Engine:
         h = h.reshape(_BINS, _BINS, _BINS).transpose(2, 0, 1).astype(np.float64).ravel()
         return h / max(h.sum(), 1e-12)
 
-    def _gmm_loglik(self, weights: np.ndarray) -> np.ndarray:
-        """Expected log-likelihood of each superpixel's pixels under a GMM fitted to the weighted superpixels.
+    def _gmm_fit(self, weights: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray, float]] | None:
+        """GrabCut's colour model (Rother et al. 2004) fitted to weighted superpixels.
 
-        GrabCut's colour model (Rother et al. 2004): ``gmm_components`` full-covariance
-        Gaussians in RGB, fitted here on superpixel moments (exact pixel sums) by a few
-        hard-assignment rounds from a deterministic split along the principal axis.
+        ``gmm_components`` full-covariance Gaussians in RGB, fitted on the
+        superpixels' exact colour moments by a few hard-assignment rounds from
+        a deterministic split along the principal axis. Returns
+        ``(log weight, mean, inverse covariance, log det)`` per component.
         """
         k = int(self.p.gmm_components)
         w = np.maximum(weights, 0)
         tot = w.sum()
         if tot <= 0:
-            return np.zeros(self.n)
+            return None
         mu, sec9, cov9 = self.mu, self.sec9, self.cov9
         m0 = w @ mu / tot
         c0 = (w @ sec9).reshape(3, 3) / tot - np.outer(m0, m0)
@@ -209,6 +212,7 @@ class Engine:
             wk = onehot * w[:, None]
             sk = wk.sum(0)
             ll[:] = -np.inf
+            comps = []
             for j in range(k):
                 if sk[j] <= 1e-9:
                     continue
@@ -216,10 +220,29 @@ class Engine:
                 cj = (wk[:, j] @ sec9).reshape(3, 3) / sk[j] - np.outer(mj, mj) + floor
                 inv = np.linalg.inv(cj)
                 _, logdet = np.linalg.slogdet(cj)
+                comps.append((float(np.log(sk[j] / tot)), mj, inv, float(logdet)))
                 d = mu - mj
                 maha = ((d @ inv) * d).sum(1) + cov9 @ inv.ravel()
-                ll[:, j] = np.log(sk[j] / tot) - 0.5 * (logdet + maha + 3 * np.log(2 * np.pi))
+                ll[:, j] = comps[-1][0] - 0.5 * (logdet + maha + 3 * np.log(2 * np.pi))
             assign = np.argmax(ll, 1)
+        self._last_ll = ll
+        return comps
+
+    def _gmm_loglik(self, weights: np.ndarray) -> np.ndarray:
+        """Expected log-likelihood of each superpixel's pixels under the GMM fitted to ``weights``."""
+        if self._gmm_fit(weights) is None:
+            return np.zeros(self.n)
+        ll = self._last_ll
+        top = ll.max(1, keepdims=True)
+        return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
+
+    @staticmethod
+    def _gmm_pixels(comps, x: np.ndarray) -> np.ndarray:
+        """Log-likelihood of RGB pixels ``x`` (N x 3) under ``comps``."""
+        ll = np.empty((len(x), len(comps)))
+        for j, (lw, mj, inv, logdet) in enumerate(comps):
+            d = x - mj
+            ll[:, j] = lw - 0.5 * (logdet + ((d @ inv) * d).sum(1) + 3 * np.log(2 * np.pi))
         top = ll.max(1, keepdims=True)
         return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
 
@@ -369,6 +392,19 @@ class Engine:
             if moved > p.guard_frac * max(float(self.size[prev_lab].sum()), 1.0):
                 boost = np.where(far, p.guard_boost, 1.0)
                 out = solve(seg, stab * boost)
+        # size guard: a click is given inside what is wrong, so the region it
+        # corrects is about as wide as the click's distance r to the other
+        # label; a change far larger than area_factor * r^2 (a leak through a
+        # weak edge) is re-solved with the labels beyond 2 r held hard
+        if prev_px is not None and newest is not None and p.area_factor > 0:
+            x, y = newest
+            same = (prev_px == prev_px[y, x]).astype(np.uint8)
+            r = max(float(cv2.distanceTransform(same, cv2.DIST_L2, 3)[y, x]), 2.0)
+            moved = float(self.size[out != prev_lab].sum())
+            if moved > p.area_factor * r * r:
+                far2 = np.hypot(self.cx - x, self.cy - y) > 2.0 * r
+                stab2 = np.where(far2, p.guard_boost * max(p.stability, 0.25) * (2.0 * prev_lab - 1.0), stab)
+                out = solve(seg, stab2)
         return out
 
     def proposal(self, before: np.ndarray, clicks, newest) -> np.ndarray:
@@ -456,12 +492,20 @@ class Engine:
                 near = cv2.dilate(region.astype(np.uint8), np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 0
                 fin &= near
                 bout &= near
-            if fin.sum() > 50 and bout.sum() > 50:
+            if self.p.band_gmm and fin.sum() > 50 and bout.sum() > 50:
+                cf = self._gmm_fit(np.bincount(self.labels[fin], minlength=self.n).astype(np.float64))
+                cb = self._gmm_fit(np.bincount(self.labels[bout], minlength=self.n).astype(np.float64))
+                x = self.rgb[unk].astype(np.float64)
+                llr_px = self._gmm_pixels(cf, x) - self._gmm_pixels(cb, x)
+                llr_bins = None
+            elif fin.sum() > 50 and bout.sum() > 50:
                 hf = self._smooth_hist(np.bincount(self.bins[fin], minlength=_BINS**3).astype(np.float32))
                 hb = self._smooth_hist(np.bincount(self.bins[bout], minlength=_BINS**3).astype(np.float32))
                 local = np.log(hf + 1e-5) - np.log(hb + 1e-5)
                 llr_bins = (1 - self.p.band_local) * llr_bins + self.p.band_local * local
-        llr = np.clip(llr_bins[self.bins[unk]], -self.p.band_clip, self.p.band_clip)
+        if llr_bins is not None:
+            llr_px = llr_bins[self.bins[unk]]
+        llr = np.clip(llr_px, -self.p.band_clip, self.p.band_clip)
         src = np.maximum(llr, 0).astype(np.float64)
         snk = np.maximum(-llr, 0).astype(np.float64)
         lam = self.p.band_smooth
