@@ -22,14 +22,18 @@ Two stages, both exact min-cuts (:func:`scipy.sparse.csgraph.maximum_flow`):
      is geodesically (colour + edge metric) much nearer to it than to any
      click of the other label leans to its label;
    - a stability term that keeps the previous mask away from the newest click,
-     and a guard: a solution that changes much of the mask geodesically far
-     from the click is solved again with the far labels held harder.
+     and two guards: a solution that changes much of the mask geodesically far
+     from the click, or that changes far more than the click's error region
+     can hold (a click is given inside what is wrong, so that region is about
+     as wide as the click's distance ``r`` to the other label: a change above
+     ``area_factor * r**2`` is a leak through a weak edge), is solved again
+     with the far labels held harder.
 
    Clicked superpixels are hard; object parts not connected to a positive
    click are dropped.
 2. **Pixel refinement** (boundary). A contrast-sensitive pixel min-cut in a
    band of ``band`` pixels either side of the superpixel boundary, with local
-   colour histograms learnt from the object and background rings along the
+   GMM colour models learnt from the object and background rings along the
    boundary; the pixels beyond the band are fixed and pull their neighbours.
 """
 
@@ -47,7 +51,7 @@ _BINS = 16  # colour histogram bins per RGB channel
 
 @dataclass
 class Params:
-    """Settings of :func:`retouch.segment.clicks` (the first ten) and internal weights."""
+    """Settings of :func:`retouch.segment.clicks` (the first nine) and internal weights."""
 
     superpixel_size: int = 10
     color_weight: float = 1.0

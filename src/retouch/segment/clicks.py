@@ -37,17 +37,20 @@ How it works (classical means only, no learned weights):
    - a contrast-sensitive smoothness term (Boykov & Jolly 2001) summed along
      the superpixels' shared borders;
    - a stability term: away from the newest click the previous mask is
-     kept, so one click changes the mask near where it was given; a guard
-     solves again with the far labels held harder when a click would change
-     more than a tenth of the mask geodesically far from it;
+     kept, so one click changes the mask near where it was given; two
+     guards solve again with the far labels held harder when a click would
+     change more than a tenth of the mask geodesically far from it, or an
+     area far larger than its error region can be (the click is given inside
+     what is wrong, so that region is about as wide as the click's distance
+     to the other label);
    - hard constraints: clicked superpixels take the click's label;
    - connectivity: only object parts connected to a positive click are kept.
 
 2. **Pixel refinement.** An exact pixel min-cut re-decides only a band of
-   ``band`` pixels on both sides of the superpixel boundary: colour
-   histograms learnt from the object and background rings along the
-   boundary, contrast-sensitive 4-neighbour smoothness, the pixels beyond the
-   band fixed; every click is a hard seed.
+   ``band`` pixels on both sides of the superpixel boundary: GMM colour
+   models learnt from the object and background rings along the boundary,
+   contrast-sensitive 4-neighbour smoothness, the pixels beyond the band
+   fixed; every click is a hard seed.
 """
 
 from __future__ import annotations
