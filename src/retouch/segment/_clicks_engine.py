@@ -53,7 +53,7 @@ _BINS = 16  # colour histogram bins per RGB channel
 class Params:
     """Settings of :func:`retouch.segment.clicks` (the first nine) and internal weights."""
 
-    superpixel_size: int = 10
+    superpixel_size: int = 8
     color_weight: float = 1.0
     distance_weight: float = 1.0
     border_weight: float = 0.5

@@ -233,7 +233,7 @@ def clicks(
     clicks: list[tuple[float, float, bool]],
     previous: np.ndarray | None = None,
     max_pixels: Annotated[int, Field(ge=10_000, le=50_000_000)] = 400_000,
-    superpixel_size: Annotated[int, Field(ge=4, le=64)] = 10,
+    superpixel_size: Annotated[int, Field(ge=4, le=64)] = 8,
     color_weight: Annotated[float, Field(ge=0, le=100)] = 1.0,
     distance_weight: Annotated[float, Field(ge=0, le=100)] = 1.0,
     border_weight: Annotated[float, Field(ge=0, le=1)] = 0.5,
