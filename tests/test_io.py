@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,20 @@ def test_write_failure_keeps_existing_file(tmp_path, chelsea, monkeypatch):
         io.write(p, chelsea, overwrite=True)
     assert p.read_bytes() == before
     assert _files(tmp_path) == ["keep.png"]
+
+
+def test_written_files_get_ordinary_permissions(tmp_path, chelsea):
+    # the temporary file is private (0600); the result must not stay that way
+    io.write(tmp_path / "a.png", chelsea)
+    io.write_mask(tmp_path / "m.png", np.ones(chelsea.shape[:2], bool))
+    (tmp_path / "b.png").write_bytes(b"")
+    os.chmod(tmp_path / "b.png", 0o640)
+    io.write(tmp_path / "b.png", chelsea, overwrite=True)
+    (tmp_path / "plain").write_bytes(b"")  # what open() gives under this umask
+    plain = stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
+    assert stat.S_IMODE(os.stat(tmp_path / "a.png").st_mode) == plain
+    assert stat.S_IMODE(os.stat(tmp_path / "m.png").st_mode) == plain
+    assert stat.S_IMODE(os.stat(tmp_path / "b.png").st_mode) == 0o640  # kept from the file replaced
 
 
 def test_write_input_unchanged(tmp_path, chelsea):

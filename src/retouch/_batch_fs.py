@@ -263,6 +263,7 @@ def copy_file(source: str, target: str, *, overwrite: bool) -> None:
                     shutil.copyfileobj(src, f)
                     f.flush()
                     os.fsync(f.fileno())
+                os.chmod(tmp, io.new_file_mode(target))
                 os.replace(tmp, target)
             except BaseException:
                 try:
@@ -326,6 +327,7 @@ def write_text(location: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, io.new_file_mode(location))
         os.replace(tmp, location)
     except BaseException:
         try:

@@ -598,12 +598,35 @@ def write(
             os.fsync(f.fileno())
         if p.exists() and not overwrite:  # appeared while we were writing
             raise ImageFileError(f"{_display(p)} already exists; choose another name or pass --overwrite to replace it")
+        os.chmod(tmp, new_file_mode(p))
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return p
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def new_file_mode(target: str | os.PathLike[str]) -> int:
+    """Permission bits for a file about to be renamed onto ``target``.
+
+    Temporary files are created private (0600); the finished file gets what a
+    plain ``open(target, "w")`` would give: the mode of the file it replaces,
+    or 0666 less the process umask.
+    """
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def write_mask(path: str | os.PathLike[str], mask: np.ndarray, *, overwrite: bool = False) -> Path:
