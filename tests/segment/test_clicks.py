@@ -215,12 +215,49 @@ def test_quality_one_click_on_the_coffee_cup(coffee, cup_truth):
 def test_quality_more_clicks_do_not_hurt(coffee, cup_truth):
     truth, scored = cup_truth
     s = ClickSession(coffee)
-    ious = [_iou_in(s.add(*c), truth, scored)
-            for c in [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]]
-    # Each click was given where the mask was wrong (the coffee, the table,
-    # the white rim): the mask must not get worse, and must end above the
-    # one-click bound (about 0.67 here). The rim and coffee differ from the
-    # red porcelain, so a click there adds the region around it only: this
-    # is the method's weak spot, see the benchmark.
+    masks = [s.add(*c) for c in [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]]
+    ious = [_iou_in(m, truth, scored) for m in masks]
+    # The first two clicks correct the mask (the coffee, the white rim):
+    # measured 0.63 -> 0.67. The last two agree with the mask where they are
+    # given: (40, 380) is on the table, already background, and (210, 140) on
+    # the cup, already taken. A click that corrects nothing must change
+    # nothing; before that rule a re-solve with the retrained colour models
+    # removed 645 (superpixel_size 10) to 1,545 (size 8) cup pixels at the far
+    # side of the cup (IoU 0.675 -> 0.661), which this test caught.
     assert all(b >= a - 0.01 for a, b in zip(ious, ious[1:]))
+    assert np.array_equal(masks[2], masks[1]) and np.array_equal(masks[3], masks[2])
     assert ious[-1] > 0.6
+
+
+def _next_click(pred, truth, scored, not_clicked):
+    """The benchmark's simulated user: the interior-most pixel of the largest error."""
+    import cv2
+
+    fn = np.pad(truth & ~pred & scored, 1).astype(np.uint8)
+    fp = np.pad(~truth & pred & scored, 1).astype(np.uint8)
+    fn_dt = cv2.distanceTransform(fn, cv2.DIST_L2, 0)[1:-1, 1:-1] * not_clicked
+    fp_dt = cv2.distanceTransform(fp, cv2.DIST_L2, 0)[1:-1, 1:-1] * not_clicked
+    positive = bool(fn_dt.max() > fp_dt.max())
+    dt = fn_dt if positive else fp_dt
+    ys, xs = np.nonzero(dt == dt.max())
+    return int(xs[0]), int(ys[0]), positive
+
+
+def test_quality_corrective_clicks_do_not_hurt(coffee, cup_truth):
+    truth, scored = cup_truth
+    s = ClickSession(coffee)
+    pred = np.zeros(truth.shape, bool)
+    not_clicked = np.ones(truth.shape, np.float32)
+    ious = []
+    for _ in range(6):
+        x, y, p = _next_click(pred, truth & scored, scored, not_clicked)
+        not_clicked[y, x] = 0
+        pred = s.add(x, y, p)
+        ious.append(_iou_in(pred, truth, scored))
+    # Every click is where the mask is wrong (the NoC protocol's user). Measured
+    # 0.47, 0.51, 0.63, 0.72, 0.82, 0.85 (superpixel_size 8; size 10 within 0.02 of
+    # that). A click may cost at most 0.01 (pixel ties at the band), and six
+    # clicks must get well past the one-click figure: a click that flips a
+    # far part of the mask or a drifting colour model fails one of the two.
+    assert all(b >= a - 0.01 for a, b in zip(ious, ious[1:])), ious
+    assert ious[-1] > 0.8, ious

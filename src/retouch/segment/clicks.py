@@ -46,6 +46,10 @@ How it works (classical means only, no learned weights):
    - hard constraints: clicked superpixels take the click's label;
    - connectivity: only object parts connected to a positive click are kept.
 
+   A click that agrees with the previous mask where it is given (a negative
+   click on what is already background) corrects nothing and leaves the mask
+   as it was; it still counts in later solves.
+
 2. **Pixel refinement.** An exact pixel min-cut re-decides only a band of
    ``band`` pixels on both sides of the superpixel boundary: GMM colour
    models learnt from the object and background rings along the boundary,
@@ -150,7 +154,8 @@ class ClickSession:
         (cx, cy, cp), = check_clicks([(x, y, positive)], self.shape)
         self.clicks.append((cx, cy, cp))
         prev = self._history[-1] if self._history else None
-        self._history.append(self._solve(self.clicks, prev, newest=(cx, cy)))
+        agrees = prev is not None and bool(self.mask[cy, cx]) == cp  # the shown mask is already right there
+        self._history.append(self._solve(self.clicks, prev, newest=(cx, cy), agrees=agrees))
         work = self._history[-1][1]
         self.mask = self._upsample(work)
         return self.mask.copy()
@@ -183,7 +188,8 @@ class ClickSession:
             work_prev = self._downsample(previous)
             sp_prev = self._sp_fraction(work_prev)
             prev = (sp_prev, work_prev)
-        _, work, _ = self._solve(cl, prev, newest=cl[-1][:2] if prev is not None else None)
+        agrees = previous is not None and bool(previous[cl[-1][1], cl[-1][0]]) == cl[-1][2]
+        _, work, _ = self._solve(cl, prev, newest=cl[-1][:2] if prev is not None else None, agrees=agrees)
         return self._upsample(work)
 
     # -------------------------------------------------------------- internals
@@ -191,10 +197,20 @@ class ClickSession:
         e = self._engine
         return [(min(e.w - 1, int((x + 0.5) * self._sx)), min(e.h - 1, int((y + 0.5) * self._sy)), p) for x, y, p in cl]
 
-    def _solve(self, cl, prev, newest):
+    def _solve(self, cl, prev, newest, agrees=False):
         e = self._engine
         wc = self._to_work(cl)
         wn = self._to_work([(newest[0], newest[1], True)])[0][:2] if newest is not None else None
+        if prev is not None and agrees:
+            # The newest click agrees with the mask where it was given (a negative click on
+            # what is already background, a positive one on what is already taken): it
+            # corrects nothing, so the mask stays as it was. Re-solving would let the colour
+            # models, retrained with the click's colours, move the boundary far from the
+            # click (measured on skimage's coffee: a negative click on the table 100 px
+            # from the cup removed 645 to 1,545 cup pixels at the cup's far side). The click
+            # still counts in every later solve (hard label and colour samples).
+            work = e._stamp(prev[1], wc)
+            return prev[0], work, (prev[2] if len(prev) > 2 else prev[0] > 0.5)
         sp_prev = prev[0].astype(np.float64) if prev is not None else None
         sp_mask = e.superpixel_mask(wc, sp_prev, prev[1] if prev is not None else None, wn)
         if prev is not None and len(prev) > 2:
