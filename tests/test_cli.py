@@ -288,6 +288,14 @@ def test_demo_writes_its_pictures(tmp_path):
     assert 0.02 < mask.mean() < 0.06  # the rocket and a 6 px margin: about 3 % of the photo
     assert mask[135:400, 312:331].all()
     assert str(out) in r.stderr.replace("\n", "")
+    # the white rocket is gone: the filled sky (rows 130-250) is as dark as the sky beside the mask
+    luma = after.astype(float).mean(axis=2)
+    sky = mask[130:250]
+    ring = np.zeros_like(mask)
+    ring[130:250, 260:290] = True
+    ring[130:250, 350:380] = True
+    assert abs(luma[130:250][sky].mean() - luma[ring].mean()) < 5  # measured 0.2
+    assert before.astype(float).mean(axis=2)[130:250][sky].mean() > luma[ring].mean() + 15  # 23 (mask is half sky margin)
 
 
 def test_remove_with_a_recipe_and_per_image_box(tmp_path):
