@@ -21,8 +21,11 @@ What the fill does, level by level (the choices were measured with
    scaled up and voted at the finer resolution (Wexler's trick: the finer
    level is built from finer source pixels, not from an upsampled image).
 3. **EM iterations.** PatchMatch search (propagation and random search over
-   the whole allowed area) alternates with voting. A patch's vote is weighted
-   by its similarity ``exp(-d / 2 sigma^2)`` (sigma^2 the 75th percentile of the
+   the whole allowed area) alternates with voting; the two finest levels, the
+   costly ones, get one round each, and on the finest the random search stays
+   within 2 px of the carried-up match (1.2 to 1.3 x faster than full rounds
+   and whole-image search there, same hole PSNR). A patch's vote is weighted
+   by its similarity ``exp(-d / 2 sigma^2)`` (sigma^2 the median of the
    distances) times Wexler's confidence ``1.3 ** -depth``, its centre's distance
    into the hole, so patches that see more of the real border count more.
 4. **Texture features.** Patches are compared on colour and on two texture
@@ -58,9 +61,10 @@ __all__ = ["patchmatch"]
 
 # Settings found with benchmarks/inpaint_quality.py (see the module docstring).
 _CONFIDENCE = 1.3  # Wexler's alpha: a patch centred d px inside the hole weighs 1.3 ** -d
-_SIGMA_PERCENTILE = 75  # sigma^2 of the similarity weights: this percentile of the distances
+_SIGMA_PERCENTILE = 50  # sigma^2 of the similarity weights: this percentile of the distances (median)
 _FEATURE_WEIGHT = 4.0  # weight of the two texture channels against colour (0..255 units)
 _DETAIL_SIGMA = 2.5  # px: finer detail than this comes from the matched pixel, not the mean
+_FINE_RADIUS = 2  # px: random search radius on the finest level, where the matches come from the coarser one
 _KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
 
 
@@ -173,8 +177,12 @@ def _smooth_over(img: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray
 
 
 def _schedule(level: int, iterations: int) -> tuple[int, int]:
-    """(EM iterations, PatchMatch passes) at ``level`` (0 = finest)."""
-    return min(level + 1, iterations), min(1 + level // 2, 3)
+    """(EM iterations, PatchMatch passes) at ``level`` (0 = finest).
+
+    The two finest levels, the costly ones, get one search-and-vote round
+    each: their matches come from the coarser level and are already close.
+    """
+    return (1 if level <= 1 else min(level + 1, iterations)), min(1 + level // 2, 3)
 
 
 def _match_image(a: np.ndarray) -> np.ndarray:
@@ -269,7 +277,9 @@ def _core(
             prev = (None, None, None, img)
             continue
         n_em, n_pm = _schedule(lvl, iterations)
-        radius = max(hh, ww)  # random search over the whole image (a narrower window measured no faster)
+        # random search over the whole image, except on the finest level, where
+        # the matches carried up from the coarser one only need a local touch
+        radius = _FINE_RADIUS if lvl == 0 else max(hh, ww)
         for em in range(n_em):
             m = _match_image(img)
             d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r)
@@ -339,7 +349,7 @@ def patchmatch(
         a few pixels wide.
     iterations : int
         Most search-and-vote rounds on one level: the coarsest levels get this
-        many, each finer level one fewer, the finest one.
+        many, each finer level one fewer, the two finest one each.
     source_mask : ndarray of bool, optional
         ``H x W``, True where pixels may be copied from (default: everywhere
         outside the hole). Use it to keep, say, a second person from being
