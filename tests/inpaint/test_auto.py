@@ -8,8 +8,9 @@ import pytest
 from skimage import data
 
 from retouch import RetouchError, registry
-from retouch.inpaint import EmptyMaskWarning, auto, patchmatch, telea
-from retouch.inpaint.auto import RADIUS_THRESHOLD, hole_radii
+from retouch._convert import from_float, to_float
+from retouch.inpaint import EmptyMaskWarning, auto, navier_stokes, patchmatch, telea
+from retouch.inpaint.auto import RADIUS_THRESHOLD, STRUCTURE_SIGMA, _structure_and_texture, hole_radii
 
 from ..conftest import as_dtypes
 
@@ -56,36 +57,61 @@ def test_input_unchanged(small):
     assert (small == before).all()
 
 
+def _diffused(img, m):
+    """The diffusion auto uses: mean of the Telea and Navier-Stokes fills, float in [0, 1]."""
+    return 0.5 * (to_float(telea(img, m)) + to_float(navier_stokes(img, m)))
+
+
+def _wide_fill(img, m, wide, **kwargs):
+    """Patchmatch's texture with the diffusion's structure, in img's dtype."""
+    pm = patchmatch(img, wide, source_mask=~m, **kwargs)
+    return from_float(_structure_and_texture(to_float(pm), _diffused(img, m), wide, STRUCTURE_SIGMA), img.dtype)
+
+
 def test_each_hole_gets_its_method(small):
     m = _mask(small.shape)
     out = auto(small, m, seed=2, threshold=8)
     labels, radii = hole_radii(m)
     thin = labels == int(np.argmin(np.where(radii > 0, radii, np.inf)))
     wide = m & ~thin
-    # the scratch is exactly what Telea gives with the whole mask
-    assert (out[thin] == telea(small, m)[thin]).all()
-    # the wide hole is exemplar-filled: patchmatch on the image whose scratch is already filled
+    # the scratch is the mean of Telea and Navier-Stokes with the whole mask
+    half_sum = (telea(small, m).astype(float) + navier_stokes(small, m)) / 2
+    assert np.abs(out[thin] - half_sum[thin]).max() <= 0.5 + 1e-6
+    # the wide hole: patchmatch on the image whose scratch is already filled, with the diffusion's structure
     pre = small.copy()
     pre[thin] = out[thin]
-    ref = patchmatch(pre, wide, seed=2, source_mask=~m)
-    assert (out[wide] == ref[wide]).all()
+    assert (out[wide] == _wide_fill(pre, m, wide, seed=2)[wide]).all()
+
+
+def test_structure_and_texture_hand_checked():
+    where = np.zeros((60, 60), bool)
+    where[10:50, 10:50] = True
+    texture = np.zeros((60, 60, 1), np.float32)
+    texture[where] = np.where(np.indices((40, 40)).sum(axis=0) % 2, 0.1, -0.1).reshape(-1, 1)  # a checkerboard
+    same = _structure_and_texture(texture, texture.copy(), where, 3.0)
+    np.testing.assert_allclose(same, texture, atol=1e-6)
+    structure = np.zeros_like(texture)
+    structure[where] = 0.5
+    out = _structure_and_texture(texture, structure, where, 3.0)
+    # the centre keeps the checkerboard, lifted to the structure's level
+    np.testing.assert_allclose(out[25:35, 25:35] - texture[25:35, 25:35], 0.5, atol=0.01)
 
 
 def test_threshold_moves_holes(small):
     m = _mask(small.shape)
     all_diffusion = auto(small, m, threshold=1000)
-    assert (all_diffusion[m] == telea(small, m)[m]).all()
+    assert (all_diffusion[m] == from_float(_diffused(small, m), small.dtype)[m]).all()
     all_exemplar = auto(small, m, threshold=0)
-    assert (all_exemplar[m] == patchmatch(small, m)[m]).all()
+    assert (all_exemplar[m] == _wide_fill(small, m, m)[m]).all()
 
 
 def test_default_threshold(small):
     # with the default (24 px) the 30 x 30 hole (radius 15) is a diffusion one
     m = _mask(small.shape)
-    assert (auto(small, m)[m] == telea(small, m)[m]).all()
+    assert (auto(small, m)[m] == from_float(_diffused(small, m), small.dtype)[m]).all()
     big = np.zeros(small.shape[:2], bool)
     big[20:76, 20:76] = True  # radius 28
-    assert (auto(small, big)[big] == patchmatch(small, big)[big]).all()
+    assert (auto(small, big)[big] == _wide_fill(small, big, big)[big]).all()
 
 
 def test_same_seed_same_output(small):
