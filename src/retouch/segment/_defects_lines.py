@@ -23,7 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["line_response", "centrelines", "link", "bridge", "chain_props", "parallel_support"]
+__all__ = ["line_response", "centrelines", "link", "bridge", "chain_props", "parallel_support", "bend", "side_difference"]
 
 
 def _rotation(shape: tuple[int, int], degrees: float, pad: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -288,3 +288,47 @@ def parallel_support(
         sel = cand & ring & (resp >= level)
         total += int((near[ang[sel].astype(np.int64) % n_angles] > 0.1).sum())
     return total
+
+
+def bend(ys: np.ndarray, xs: np.ndarray) -> tuple[float, float]:
+    """How far a chain bends: (sagitta / chord, rms distance to the best parabola in px).
+
+    The chain's pixels are put in the frame of their principal axis and a
+    parabola ``v = a u^2 + b u + c`` is fitted; the sagitta is the parabola's
+    bow over the chain's span (``|a| span^2 / 4`` from the chord's middle).
+    A straight line gives 0, a quarter circle about 0.15.
+    """
+    p = np.stack([xs, ys], 1).astype(np.float64)
+    p -= p.mean(0)
+    if len(p) < 5:
+        return 0.0, 0.0
+    _, _, vt = np.linalg.svd(p, full_matrices=False)
+    u, v = p @ vt[0], p @ vt[1]
+    span = float(u.max() - u.min())
+    if span < 1:
+        return 0.0, 0.0
+    coef = np.polyfit(u, v, 2)
+    rms = float(np.sqrt(np.mean((v - np.polyval(coef, u)) ** 2)))
+    return abs(coef[0]) * span**2 / 4 / span, rms
+
+
+def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np.ndarray, n_angles: int, dist: float) -> float:
+    """Median over a chain of the largest channel difference between its two sides, ``dist`` px away.
+
+    A scratch lies over one continuous picture, so its two sides match; a
+    highlight or a shadow line along the edge of an object separates two
+    different things.
+    """
+    theta = np.pi * angle[ys, xs].astype(np.float64) / n_angles
+    nx, ny = -np.sin(theta) * dist, np.cos(theta) * dist
+    img = image if image.ndim == 3 else image[..., None]
+    h, w = img.shape[:2]
+
+    def sample(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        xi = np.clip(np.rint(px).astype(int), 0, w - 1)
+        yi = np.clip(np.rint(py).astype(int), 0, h - 1)
+        return img[yi, xi]
+
+    left = sample(xs + nx, ys + ny)
+    right = sample(xs - nx, ys - ny)
+    return float(np.median(np.abs(left - right).max(axis=1)))
