@@ -314,3 +314,61 @@ def test_remove_with_a_recipe_and_per_image_box(tmp_path):
     r = run("remove", src, "--recipe", recipe, "--box", "1,1,5,5", "--color", "#ffffff", "-o", tmp_path / "o2.png")
     assert_user_error(r, "takes no @color (its per-image inputs: @box); leave out --color")
     assert not (tmp_path / "o2.png").exists()
+
+
+def _damaged(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Draw dark scratches, white dust and a date stamp on a photo; return it and the true mask."""
+    import cv2
+    from PIL import ImageDraw, ImageFont
+
+    out = image.copy()
+    truth = np.zeros(image.shape[:2], np.uint8)
+    for (x1, y1, x2, y2) in [(40, 30, 420, 300), (300, 20, 120, 400)]:
+        cv2.line(out, (x1, y1), (x2, y2), (15, 15, 15), 2)
+        cv2.line(truth, (x1, y1), (x2, y2), 1, 2)
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        c = (int(rng.integers(20, image.shape[1] - 20)), int(rng.integers(20, image.shape[0] - 20)))
+        r = int(rng.integers(2, 5))
+        cv2.circle(out, c, r, (250, 250, 250), -1)
+        cv2.circle(truth, c, r, 1, -1)
+    pil = Image.fromarray(out)
+    tmask = Image.fromarray(truth * 255)
+    font = ImageFont.load_default(size=22)
+    for canvas, fill in ((ImageDraw.Draw(pil), (255, 140, 0)), (ImageDraw.Draw(tmask), 255)):
+        canvas.text((image.shape[1] - 170, image.shape[0] - 40), "'98 7 14", font=font, fill=fill)
+    return np.asarray(pil), np.asarray(tmask) > 0
+
+
+def test_restore_round_trip_repairs_drawn_damage(tmp_path, chelsea):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    damaged, truth = _damaged(chelsea)
+    src = io.write(tmp_path / "scan.png", damaged)
+    out, mask = tmp_path / "restored.png", tmp_path / "damage.png"
+    r = run("restore", src, "-o", out, "--save-mask", mask)
+    assert r.exit_code == 0, r.stderr
+    found = io.read_mask(mask)
+    restored = io.read(out)
+    assert np.array_equal(restored[~found], damaged[~found])
+    # measured: 92 % of the drawn damage found; PSNR 22.96 dB damaged -> 31.06 dB restored
+    assert found[truth].mean() > 0.8
+    assert peak_signal_noise_ratio(chelsea, restored) > peak_signal_noise_ratio(chelsea, damaged) + 6
+
+
+def test_restore_leaves_a_clean_photo_nearly_untouched(tmp_path, coffee):
+    src = io.write(tmp_path / "clean.png", coffee)
+    out, mask = tmp_path / "out.png", tmp_path / "m.png"
+    r = run("restore", src, "-o", out, "--save-mask", mask)
+    assert r.exit_code == 0, r.stderr
+    # measured: 0.62 % of the photo marked (the saucer's rim highlights, grown by 2 px), mean change 0.16 levels
+    assert io.read_mask(mask).mean() < 0.01
+    assert np.abs(io.read(out).astype(int) - coffee).mean() < 0.5
+
+
+def test_restore_one_detector_only(tmp_path, chelsea):
+    damaged, _ = _damaged(chelsea)
+    src = io.write(tmp_path / "scan.png", damaged)
+    r = run("restore", src, "--spots", "-o", tmp_path / "o.png")
+    assert r.exit_code == 0, r.stderr
+    assert "detected spots" in r.stderr and "scratches" not in r.stderr
