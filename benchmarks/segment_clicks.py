@@ -21,15 +21,25 @@ set-up). Methods, all fed the same simulated user:
   re-run from scratch at every click; clicks are hard seeds (disks of radius
   5), every positive click also marks a probable-foreground disk of radius
   15 % of the image's shorter side, the rest is probable background.
-- ``random_walker``: scikit-image ``random_walker`` (defaults: beta 130,
-  ``cg_j``), the clicks as labels (disks of radius 5). While the user has given
-  no negative click, the one-pixel image border is labelled background, since
-  the random walker needs two labels. It runs on the image downscaled by
-  ``--rw-scale`` (default 0.5; disks of radius ``5 * scale``) and its labels
-  are upscaled; ``--rw-scale 1`` runs it at full size. With one BLAS thread
-  (set below, before NumPy loads) one call at 0.5 takes about 1 s on a quiet
-  2-core machine and 0.3 s at 0.3; an oversubscribed BLAS made it 10 to 20x
-  slower.
+- ``random_walker``: scikit-image ``random_walker`` with the clicks as labels
+  (disks of radius 5), skimage's default beta 130 (skimage divides it by ten
+  times the image's standard deviation, so it adapts to contrast), mode
+  ``cg_j`` (Jacobi-preconditioned conjugate gradient), ``tol=1e-3``,
+  ``channel_axis=-1``. While the user has given no negative click, the
+  one-pixel image border is labelled background, since the random walker
+  needs two labels. At full size one call takes 1.4 to 1.6 s on a 0.15 MP
+  GrabCut photo (more on the 0.3 to 0.5 MP ones) on this 2-core machine, too
+  slow for 50 images x 20 clicks, so it runs on the image **downscaled** by
+  ``--rw-scale`` (default 0.5, INTER_AREA; disks of radius ``5 * scale``) and
+  its labels are upscaled (nearest): 0.15 to 0.2 s a call. ``--rw-scale 1``
+  runs it at full size. The table says which scale was used. With one BLAS
+  thread (set below, before NumPy loads): an oversubscribed BLAS made it 10
+  to 20x slower.
+
+A last line times :class:`~retouch.segment.clicks.ClickSession` on a 1 MP
+photo (skimage's coffee resized to 1224 x 816): the median milliseconds of
+one more click, clicks 2 to 5 of a simulated user (``session_timing``;
+``--no-session`` skips it).
 
 The simulation of an image stops early once it is at IoU >= 0.90 and has had at
 least 5 clicks: none of the reported figures depend on later clicks (``--full``
@@ -70,7 +80,11 @@ import numpy as np
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 THRESHOLDS = (0.85, 0.90)
-PEER_VERSION = 1  # bump when a peer's settings change, so caches are not reused
+PEER_VERSION = 2  # bump when a peer's settings change, so caches are not reused
+# random_walker: skimage's defaults (beta 130 is divided by 10x the image's
+# standard deviation inside skimage, so it adapts to the image's contrast),
+# the Jacobi-preconditioned conjugate gradient with its default tolerance
+RW_BETA, RW_MODE, RW_TOL = 130.0, "cg_j", 1e-3
 
 
 # ---------------------------------------------------------------- data
@@ -180,7 +194,7 @@ class RandomWalkerPeer:
             return np.zeros(self.shape, bool)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            seg = random_walker(self.image, labels, beta=130, mode="cg_j", channel_axis=-1)
+            seg = random_walker(self.image, labels, beta=RW_BETA, mode=RW_MODE, tol=RW_TOL, channel_axis=-1)
         fg = (seg == 1).astype(np.uint8)
         if fg.shape != self.shape:
             fg = cv2.resize(fg, (self.shape[1], self.shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -255,6 +269,48 @@ def summarize(results: dict[str, dict], max_clicks: int) -> dict:
     }
 
 
+# ---------------------------------------------------------------- 1 MP session
+def session_timing(n_clicks: int = 5, settings: dict | None = None) -> dict:
+    """Milliseconds of ``ClickSession.add`` on a ~1 MP photo (clicks 2..n, median).
+
+    The photo is scikit-image's ``coffee`` (600 x 400) resized to 1224 x 816
+    (1.0 MP, bicubic). The simulated user clicks against a reference mask of
+    the cup and saucer: ``cv2.grabCut`` from the box (70, 15, 420, 355) on the
+    600 x 400 photo, upscaled (the same reference as the tests); every click
+    is where the mask is wrong, so every click is a real solve.
+    """
+    from skimage import data
+
+    from retouch.segment.clicks import ClickSession
+
+    small = data.coffee()
+    bgr = np.ascontiguousarray(small[..., ::-1])
+    m = np.zeros(small.shape[:2], np.uint8)
+    cv2.setRNGSeed(0)
+    cv2.grabCut(bgr, m, (70, 15, 420, 355), np.zeros((1, 65)), np.zeros((1, 65)), 5, cv2.GC_INIT_WITH_RECT)
+    ref_small = ((m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD)).astype(np.uint8)
+    size = (1224, 816)
+    image = cv2.resize(small, size, interpolation=cv2.INTER_CUBIC)
+    ref = cv2.resize(ref_small, size, interpolation=cv2.INTER_NEAREST) > 0
+    scored = np.ones(ref.shape, bool)
+    t0 = time.perf_counter()
+    s = ClickSession(image, **(settings or {}))
+    setup = time.perf_counter() - t0
+    pred = np.zeros(ref.shape, bool)
+    not_clicked = np.ones(ref.shape, np.float32)
+    secs, ious = [], []
+    for _ in range(n_clicks):
+        x, y, p = next_click(pred, ref, scored, not_clicked)
+        not_clicked[y, x] = 0
+        t = time.perf_counter()
+        pred = s.add(x, y, p)
+        secs.append(time.perf_counter() - t)
+        ious.append(iou(pred, ref, scored))
+    return {"megapixels": image.shape[0] * image.shape[1] / 1e6, "setup_ms": 1000 * setup,
+            "first_ms": 1000 * secs[0], "ms_median_2_n": 1000 * float(np.median(secs[1:])),
+            "ms": [1000 * v for v in secs], "ious": ious, "n": n_clicks}
+
+
 # ---------------------------------------------------------------- main
 def _work(args: tuple) -> tuple[str, str, dict]:
     method, name, ip, mp, max_clicks, full, settings, ignore, rw_scale = args
@@ -278,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--reuse", action="store_true", help="reuse cached peer results (never retouch's)")
     ap.add_argument("--settings", default="{}", help="JSON settings for retouch's ClickSession")
+    ap.add_argument("--no-session", action="store_true", help="skip the 1 MP ClickSession timing")
     ap.add_argument("--out", type=Path, default=Path("bench-out/segment_clicks"))
     a = ap.parse_args(argv)
 
@@ -369,6 +426,19 @@ def main(argv: list[str] | None = None) -> int:
         worst = sorted(results["retouch"].items(), key=lambda kv: -noc(kv[1]["ious"], 0.9, a.max_clicks))[:8]
         lines += ["", "retouch's hardest images (NoC@90): " + ", ".join(
             f"{n} {noc(r['ious'], 0.9, a.max_clicks)}" for n, r in worst)]
+    if "retouch" in summary and not a.no_session:
+        st = session_timing(settings=settings)
+        summary["session_1mp"] = st
+        lines += ["", f"ClickSession on a {st['megapixels']:.2f} MP photo (coffee resized to 1224x816): "
+                  f"one more click (clicks 2..{st['n']}) median {st['ms_median_2_n']:.0f} ms "
+                  f"[{', '.join(f'{v:.0f}' for v in st['ms'][1:])}]; set-up {st['setup_ms']:.0f} ms, "
+                  f"first click {st['first_ms']:.0f} ms; IoU vs the reference "
+                  f"{' '.join(f'{v:.2f}' for v in st['ious'])}"]
+    if "random_walker" in summary:
+        lines += ["", f"random_walker ran on the image downscaled by {a.rw_scale:g} (INTER_AREA), labels upscaled "
+                  f"(nearest); beta {RW_BETA:g}, mode {RW_MODE}, tol {RW_TOL:g}, channel_axis=-1"]
+    lines += [f"timings: this machine, {os.cpu_count()} CPUs shared with other jobs, {a.jobs} worker(s), one BLAS "
+              f"thread each; load average at the end {' '.join(f'{v:.1f}' for v in os.getloadavg())}"]
     text = "\n".join(lines)
     (a.out / "table.txt").write_text(text + "\n")
     (a.out / "summary.json").write_text(json.dumps(summary, indent=2))
