@@ -19,6 +19,9 @@ Outputs (``--out``): ``inpaint_quality.md`` (the tables), ``per_photo.csv``,
 
 Run: ``python -m benchmarks.inpaint_quality --data /work/shared/data``
 (``--limit 10`` for a quick look; ``--pypatchmatch-sizes 3,7`` adds the 15 x 15 run).
+PyPatchMatch's ``patch_size`` is a radius (patches of ``2 * patch_size + 1``
+pixels a side), so the reference, ``pypatchmatch.3``, uses the same 7 x 7
+patches as retouch's ``patchmatch(patch_size=7)``.
 """
 
 from __future__ import annotations
@@ -243,7 +246,9 @@ def _report(rows, comp, comp_n, methods, kinds, args) -> str:
         "",
         f"{len({r['photo'] for r in rows})} photos, masks seed {args.seed}; means over photos, median seconds; "
         f"ratios against {pm_ref or 'no PyPatchMatch'} measured in the same run "
-        "(time ratio = median of per-photo PyPatchMatch seconds / method seconds).",
+        "(time ratio = median of per-photo PyPatchMatch seconds / method seconds). "
+        "PyPatchMatch's patch_size is a radius: pypatchmatch.3 compares 7 x 7 patches, "
+        "the patch size 7 of retouch.patchmatch's default.",
         "",
     ]
     by = defaultdict(list)
