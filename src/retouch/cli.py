@@ -431,7 +431,7 @@ def restore(
     scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Find thin scratches and cracks."),
     spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Find dust and small blotches."),
     text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps."),
-    grow: float = typer.Option(2, "--grow", help="Grow the detected mask by this many pixels."),
+    grow: float = typer.Option(1, "--grow", help="Grow the detected mask by this many pixels."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto)."),
     save_mask: Optional[Path] = typer.Option(None, "--save-mask", help="Also write the detected mask."),
     overwrite: bool = Overwrite,
