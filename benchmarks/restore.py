@@ -21,7 +21,8 @@ What is measured
   undamaged original of the damaged photo, of the restored photo, and of an
   *oracle* that fills the true mask (grown by 2 px) with the same
   inpainter, the upper bound a perfect detector would reach. Restore is
-  ``retouch.restore`` when the package has it, otherwise detect, grow the
+  ``retouch.restore`` with its defaults (all three detectors, the mask
+  grown by 1 px, ``inpaint.auto``) when the package has it, otherwise detect, grow the
   union of the masks by 2 px and fill with ``retouch.inpaint.auto`` (or
   ``telea``); the report says which ran.
 - Seconds per photo of each detector and of the restore (median).
