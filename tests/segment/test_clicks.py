@@ -207,7 +207,7 @@ def test_quality_one_click_on_the_coffee_cup(coffee, cup_truth):
     # and coffee inside); one click on the red cup body cannot know that the
     # rim and the coffee belong to it, and takes the red porcelain (cup and
     # saucer, the larger part: about 0.62 here). On the GrabCut set this
-    # method's mean IoU after one click is about 0.76, with single images down
+    # method's mean IoU after one click is about 0.78, with single images down
     # to about 0.3 (benchmarks/segment_clicks.py).
     assert _iou_in(m, truth, scored) > 0.55
 

@@ -5,8 +5,10 @@ where the mask went wrong: positive on what was missed, negative on what was
 taken by mistake. :func:`clicks` turns a list of ``(x, y, positive)`` clicks
 into a bool mask; :class:`ClickSession` keeps what it can between clicks
 (working image, superpixels, their graph, the previous mask) so that one more
-click costs a few tens of milliseconds, which is what the web app and the
-CLI use.
+click costs a few small graph cuts instead of a full segmentation (median
+about 0.26 s on the GrabCut set's photos and 0.31 s on a 1 MP photo, measured
+on a loaded 2-core machine; ``benchmarks/segment_clicks.py``), which is what
+the web app and the CLI use.
 
 How it works (classical means only, no learned weights):
 
@@ -84,8 +86,9 @@ class ClickSession:
 
     Keeps the working image, its superpixels, their graph and the masks of
     earlier clicks, so that :meth:`add` costs a few small graph cuts and a band
-    refinement (about 0.1 s on the GrabCut set's photos, see
-    ``benchmarks/segment_clicks.py``) instead of a full segmentation.
+    refinement (median about 0.26 s on the GrabCut set's photos, 0.31 s on a
+    1 MP photo, on a loaded 2-core machine; see ``benchmarks/segment_clicks.py``)
+    instead of a full segmentation.
 
     Parameters
     ----------
