@@ -372,3 +372,28 @@ def test_restore_one_detector_only(tmp_path, chelsea):
     r = run("restore", src, "--spots", "-o", tmp_path / "o.png")
     assert r.exit_code == 0, r.stderr
     assert "detected spots" in r.stderr and "scratches" not in r.stderr
+
+
+def test_segment_and_remove_with_clicks(tmp_path, coffee):
+    from retouch.segment import clicks
+
+    src = io.write(tmp_path / "coffee.png", coffee)
+    # + on the red cup, - on the table: "-X,Y" is a negative click, not an option
+    r = run("segment", src, "--method", "clicks", "--click", "300,250", "--click", "-40,380", "-o", tmp_path / "m.png")
+    assert r.exit_code == 0, r.stderr
+    mask = io.read_mask(tmp_path / "m.png")
+    assert np.array_equal(mask, clicks(coffee, clicks=[(300, 250, True), (40, 380, False)]))
+    assert mask[250, 300] and not mask[380, 40]
+    r = run("remove", src, "--click", "300,250", "--click", "-40,380", "-o", tmp_path / "o.png",
+            "--save-mask", tmp_path / "rm.png")
+    assert r.exit_code == 0, r.stderr
+    out, used = io.read(tmp_path / "o.png"), io.read_mask(tmp_path / "rm.png")
+    assert used[mask].all()  # remove grows the selection, never loses any of it
+    assert np.array_equal(out[~used], coffee[~used]) and not np.array_equal(out[used], coffee[used])
+
+
+def test_click_outside_the_image(tmp_path, coffee):
+    src = io.write(tmp_path / "coffee.png", coffee)
+    r = run("segment", src, "--method", "clicks", "--click", "700,10", "-o", tmp_path / "m.png")
+    assert_user_error(r, "outside the 600x400 image")
+    assert files(tmp_path) == ["coffee.png"]
