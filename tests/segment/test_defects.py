@@ -267,11 +267,15 @@ def test_scratches_quality(scratched, astronaut):
 def test_spots_quality(spotted, coffee):
     damaged, truth = spotted
     mask = spots(damaged)
-    # measured: recall 0.64, precision 0.91. The specks missed lie on the dark table grain and
-    # the cup's shadow, where dark texture like them is all around.
-    assert near_share(truth, mask) > 0.55  # recall
-    assert near_share(mask, truth) > 0.85  # precision
-    assert spots(coffee).mean() < 0.005  # measured 0.03 %
+    # measured: recall 0.72, precision 0.67 (with the strict tests alone, before the weighed score:
+    # 0.64 and 0.91). The specks missed lie on the dark table grain and the cup's shadow, where
+    # dark texture like them is all around; the false ones are white glints on the coffee's
+    # surface, grey, crisp and nearly alone, which is what white dust looks like. The weighed
+    # score trades these for more dust found in texture: spots F1 0.51 -> 0.59 on CBSD68 photos
+    # 36-51 of benchmarks/restore.py, with fewer false positives on the clean photos.
+    assert near_share(truth, mask) > 0.65  # recall
+    assert near_share(mask, truth) > 0.6  # precision
+    assert spots(coffee).mean() < 0.005  # measured 0.19 %
 
 
 def test_text_quality(stamped, chelsea):
@@ -287,8 +291,7 @@ def test_clean_photos_nearly_untouched(name, camera, astronaut, chelsea, coffee)
     """Each detector marks under 0.5 % of each undamaged photo (branches, fur, a cup's rim).
 
     Measured (camera, astronaut, chelsea, coffee): scratches 0.45, 0.29, 0.23, 0.28 %; spots
-    0.44, 0.35, 0.00, 0.03 % (camera: a few slivers of the coat against the sky, the camera's
-    glints); text 0 on all four.
+    0.11, 0.21, 0.07, 0.19 % (the camera's glints, glints on the coffee); text 0 on all four.
     """
     for photo in (camera, astronaut, chelsea, coffee):
         assert DETECTORS[name](photo).mean() < 0.005

@@ -34,7 +34,13 @@ around it):
   scores about 0; a blurred highlight, a wisp of cloud or a soft fleck of
   texture fades out slowly, and a sliver cut off the edge of a dark coat or
   a lock of hair by the background's window has the coat on one side; both
-  score 0.4 or more).
+  score 0.4 or more);
+- ``extreme``: the speck's lightest luma (a light speck) or one minus its
+  darkest (a dark one): dust is close to white or black;
+- ``ring_beat``: the share of a ring 2 to 4 px outside the speck at least
+  as light (dark) as the speck's median luma: a speck stands out from
+  everything right around it, about 0; a fleck of texture, 0.04 or more;
+- ``area``: its size in pixels.
 """
 
 from __future__ import annotations
@@ -122,10 +128,16 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     var_in = float(np.sqrt((inside**2).sum(axis=1).mean()))
     var_out = float(np.sqrt((outside**2).sum(axis=1).mean()))
     ring = cv2.dilate(m.view(np.uint8), _DISK3).astype(bool) & ~cv2.dilate(m.view(np.uint8), _DISK1).astype(bool)
+    near1 = cv2.dilate(m.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     part, _ = ndi.label(t >= 0.5, structure=_EIGHT)
     own = np.unique(part[m])
     grown = np.isin(part, own[own > 0]) | m
     edge = grown[0].any() or grown[-1].any() or grown[:, 0].any() or grown[:, -1].any()
+    lum = crop.mean(axis=2)
+    lum_speck = lum[m]
+    wide_ring = cv2.dilate(m.view(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~near1
+    sign = 1.0 if cand.light else -1.0
+    beat = float((sign * lum[wide_ring] >= sign * np.median(lum_speck)).mean()) if wide_ring.any() else 0.0
     lum_in, lum_bg = float(mean.mean()), float(base.mean())
     if cand.light:
         cover = (lum_in - lum_bg) / max(1e-3, 1.0 - lum_bg)
@@ -142,4 +154,8 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
         "like": float((t_around >= 0.8).mean()),
         "flatness": var_in / (var_out + 1e-3),
         "inner": float(n_inner if n_inner >= 2 else 0),
+        "extreme": float(lum_speck.max() if cand.light else 1.0 - lum_speck.min()),
+        "ring_beat": beat,
+        "area": float(m.sum()),
+        "light": float(cand.light),
     }
