@@ -257,7 +257,7 @@ def clicks(
     distance_weight: Annotated[float, Field(ge=0, le=100)] = 1.0,
     border_weight: Annotated[float, Field(ge=0, le=1)] = 0.5,
     smoothness: Annotated[float, Field(ge=0, le=100)] = 2.0,
-    stability: Annotated[float, Field(ge=0, le=100)] = 0.5,
+    stability: Annotated[float, Field(ge=0, le=100)] = 0.25,
     iterations: Annotated[int, Field(ge=1, le=20)] = 3,
     band: Annotated[int, Field(ge=1, le=64)] = 6,
     refine: bool = True,
@@ -293,7 +293,8 @@ def clicks(
         Weight of the contrast-sensitive smoothness term.
     stability : float
         Weight that keeps the previous mask away from the newest click (higher: each
-        click changes less far from where it was given).
+        click changes less far from where it was given); a negative click uses
+        0.6 of it.
     iterations : int
         Colour-model re-estimations per click (GrabCut-style).
     band : int
