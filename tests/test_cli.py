@@ -369,9 +369,17 @@ def test_restore_leaves_a_clean_photo_nearly_untouched(tmp_path, coffee):
 def test_restore_one_detector_only(tmp_path, chelsea):
     damaged, _ = _damaged(chelsea)
     src = io.write(tmp_path / "scan.png", damaged)
-    r = run("restore", src, "--spots", "-o", tmp_path / "o.png")
+    r = run("restore", src, "--spots", "-o", tmp_path / "o.png", "--save-mask", tmp_path / "m.png")
     assert r.exit_code == 0, r.stderr
     assert "detected spots" in r.stderr and "scratches" not in r.stderr
+    # the two drawn scratches are left alone: measured 2.3 % of their pixels marked
+    # with --spots alone, 94 % with every detector
+    import cv2
+
+    lines = np.zeros(chelsea.shape[:2], np.uint8)
+    for (x1, y1, x2, y2) in [(40, 30, 420, 300), (300, 20, 120, 400)]:
+        cv2.line(lines, (x1, y1), (x2, y2), 1, 2)
+    assert io.read_mask(tmp_path / "m.png")[lines > 0].mean() < 0.2
 
 
 def test_segment_and_remove_with_clicks(tmp_path, coffee):

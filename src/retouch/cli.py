@@ -329,6 +329,10 @@ def fill(
     out.print(f"wrote {output}")
 
 
+_INPUT_FLAGS = {"box": "--box", "points": "--point", "clicks": "--click", "color": "--color"}
+"""The ``remove`` option that gives each of a recipe's per-image inputs (``@box`` ...)."""
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -360,41 +364,32 @@ def remove(
     """Select something and fill it, in one step."""
     from .pipeline import Recipe, recipe_for_remove
 
+    given = {
+        "box": parse_box(box) if box else None,
+        "points": [parse_point(p) for p in point] or None,
+        "clicks": [parse_click(c) for c in click] or None,
+        "color": parse_color(color) if color else None,
+    }
     inputs: dict[str, Any] = {}
     if recipe is not None:
         rec = Recipe.load(recipe)
         # --box / --point / --click / --color feed the recipe's "@box", "@points", "@clicks", "@color" settings
-        given = {
-            "box": parse_box(box) if box else None,
-            "points": [parse_point(p) for p in point] or None,
-            "clicks": [parse_click(c) for c in click] or None,
-            "color": parse_color(color) if color else None,
-        }
         inputs = {k: v for k, v in given.items() if v is not None}
         unused = sorted(set(inputs) - set(rec.needs))
         if unused:
             raise UsageError(
                 f"the recipe {recipe} takes no " + ", ".join(f"@{u}" for u in unused)
                 + f" (its per-image inputs: {', '.join('@' + n for n in rec.needs) or 'none'}); leave out "
-                + ", ".join(f"--{'point' if u == 'points' else 'click' if u == 'clicks' else u}" for u in unused)
+                + ", ".join(_INPUT_FLAGS.get(u, "--" + u) for u in unused)
             )
         missing = sorted(set(rec.needs) - set(inputs))
         if missing:
             raise UsageError(
                 f"the recipe {recipe} needs " + ", ".join(f"@{m}" for m in missing)
-                + " for each image; give " + ", ".join(f"--{'point' if m == 'points' else 'click' if m == 'clicks' else m}" for m in missing)
+                + " for each image; give " + ", ".join(_INPUT_FLAGS.get(m, "--" + m) for m in missing)
             )
     else:
-        rec = recipe_for_remove(
-            box=parse_box(box) if box else None,
-            points=[parse_point(p) for p in point] or None,
-            clicks=[parse_click(c) for c in click] or None,
-            color=parse_color(color) if color else None,
-            tolerance=tolerance,
-            has_mask=mask is not None,
-            grow=grow,
-            method=method,
-        )
+        rec = recipe_for_remove(**given, tolerance=tolerance, has_mask=mask is not None, grow=grow, method=method)
     output = output or _default_output(image, "retouched")
     _check_output(output, [image] + ([mask] if mask else []), overwrite)
     if save_mask is not None:
