@@ -31,14 +31,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ._data import list_images, read_image
+
 H, W = 4000, 6000
 CROP = 1000
 
 
 def _photo(data: Path) -> np.ndarray:
     folder = data / "cbsd68" if (data / "cbsd68").is_dir() else data
-    path = sorted(folder.glob("*.png"))[10]
-    img = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    img = read_image(list_images(folder)[10])
     if img.shape[0] > img.shape[1]:
         img = np.ascontiguousarray(np.rot90(img))
     big = cv2.resize(img, (W, H), interpolation=cv2.INTER_CUBIC).astype(np.int16)

@@ -39,23 +39,14 @@ import numpy as np
 from skimage.metrics import structural_similarity
 from skimage.restoration import inpaint_biharmonic
 
+from benchmarks._data import list_images, read_image
 from benchmarks._masks import KINDS, lama_mask, mask_seed
 
 RADIUS_BINS = [0, 2, 3, 4, 5, 6, 8, 12, 16, 24, 1e9]
 
 
 def _photos(data: Path) -> list[Path]:
-    try:
-        from benchmarks._data import cbsd68_images
-
-        return cbsd68_images(data)
-    except (ImportError, FileNotFoundError):
-        folder = data / "cbsd68" if (data / "cbsd68").is_dir() else data
-        return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
-
-
-def _read(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return list_images(data / "cbsd68" if (data / "cbsd68").is_dir() else data)
 
 
 def _methods(names: list[str], pm_sizes: list[int]):
@@ -183,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     sheet: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     t_start = time.perf_counter()
     for i, path in enumerate(photos):
-        img = _read(path)
+        img = read_image(path)
         g_img = _grad(img)
         for kind in kinds:
             mask = lama_mask(img.shape[:2], kind, mask_seed(path.stem, kind, args.seed))

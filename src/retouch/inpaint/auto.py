@@ -84,11 +84,8 @@ def _structure_and_texture(texture: np.ndarray, structure: np.ndarray, where: np
 
 def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
     labels, radii = hole_radii(hole)
-    wide = np.zeros_like(hole)
     big = np.flatnonzero(radii >= threshold)
-    big = big[big > 0]
-    if big.size:
-        wide = np.isin(labels, big)
+    wide = np.isin(labels, big[big > 0])
     thin = hole & ~wide
     diffused = _diffusion(color, hole)  # with the whole mask, so that it never reads a pixel of a hole
     out = color.copy()

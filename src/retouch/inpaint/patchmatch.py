@@ -53,7 +53,7 @@ from pydantic import Field
 
 from .. import registry
 from .._convert import from_float, to_float
-from .._validate import RetouchError
+from .._validate import RetouchError, check_odd
 from . import _patchmatch_kernels as K
 from ._base import fill
 
@@ -144,10 +144,10 @@ def _targets(hole: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 # ----------------------------------------------------------------------------- helpers
 
 
-def _features(img: np.ndarray, weight: float) -> np.ndarray:
+def _features(img: np.ndarray) -> np.ndarray:
     """Texture channels (Newson et al. 2014): local mean of |dI/dx| and |dI/dy| of the luma."""
     g = img.mean(axis=2)
-    s = np.float32(weight / 8.0)
+    s = np.float32(_FEATURE_WEIGHT / 8.0)
     gx = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)) * s
     gy = np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) * s
     return np.dstack([cv2.blur(gx, (3, 3)), cv2.blur(gy, (3, 3))])
@@ -216,7 +216,8 @@ def _core(
         allowed &= source_mask
     if context is not None:
         allowed &= cv2.distanceTransform((~hole).view(np.uint8), cv2.DIST_L2, 3) <= context
-    if not _valid_centres(allowed, r).any():
+    valid0 = _valid_centres(allowed, r)
+    if not valid0.any():
         raise RetouchError(
             f"no {patch_size}x{patch_size} patch outside the hole is left to copy from; "
             "allow more of the image (source_mask, context) or use a smaller patch_size"
@@ -224,33 +225,32 @@ def _core(
 
     imgs, holes, alloweds = _pyramid(f, hole, allowed, r, levels)
     n = len(imgs)
+    npix = (2 * r + 1) ** 2 * c
     rng = np.random.default_rng(seed)
     prev = None  # (tindex, sy, sx, filled image with feature channels) of the coarser level
     for lvl in range(n - 1, -1, -1):
-        img = imgs[lvl].copy()
+        img = imgs[lvl]  # zero in the hole, and not read again
         hl = holes[lvl]
         hh, ww = hl.shape
-        img[hl] = 0.0
-        valid = _valid_centres(alloweds[lvl], r)
+        valid = valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r)
         hy, hx = (a.astype(np.int64) for a in np.nonzero(hl))
         ty, tx, tindex = _targets(hl, r)
         depth = cv2.distanceTransform(hl.view(np.uint8), cv2.DIST_L2, 3)[ty, tx]
         confidence = _CONFIDENCE ** (-depth.astype(np.float64))
-        npix = (2 * r + 1) ** 2 * c
         have_sources = bool(valid.any())
         if prev is None:
             # coarsest level: the hole is a few pixels wide; start from a diffusion fill
             u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
             init = cv2.inpaint(u8, hl.view(np.uint8), 3, cv2.INPAINT_TELEA)
             img[hl] = init.reshape(hh, ww, c)[hl]
-            img = np.dstack([img, _features(img, _FEATURE_WEIGHT)])
+            img = np.dstack([img, _features(img)])
             if have_sources:
                 sy, sx = _random_sources(ty.size, valid, rng)
         else:
             ptindex, psy, psx, pimg = prev
             up = cv2.resize(pimg, (ww, hh), interpolation=cv2.INTER_LINEAR).reshape(hh, ww, -1)
             img[hl] = up[hl][:, :c]
-            img = np.dstack([img, _features(img, _FEATURE_WEIGHT)])
+            img = np.dstack([img, _features(img)])
             img[hl] = up[hl]
             if have_sources:
                 # the coarser matches, scaled up, voted at this resolution
@@ -403,8 +403,7 @@ def patchmatch(
     >>> out.shape, out.dtype, bool((out[~mask] == image[~mask]).all())
     ((96, 96), dtype('uint8'), True)
     """
-    if patch_size % 2 == 0:
-        raise RetouchError(f"patch_size must be odd, got {patch_size}; try {patch_size + 1}")
+    check_odd(patch_size, "patch_size")
     return fill(
         image,
         mask,
