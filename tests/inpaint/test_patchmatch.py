@@ -152,6 +152,11 @@ def test_source_mask_is_respected():
     # without the source mask the left half's red is copied in
     free = patchmatch(img, mask)
     assert free[mask][:, 0].max() > 100
+    # a source mask read as H x W x 1 (a one-channel image) means the same
+    from retouch.inpaint import auto
+
+    assert np.array_equal(patchmatch(img, mask, source_mask=src[..., None]), out)
+    assert np.array_equal(auto(img, mask, source_mask=src[..., None]), auto(img, mask, source_mask=src))
 
 
 def test_context_limits_the_source():

@@ -153,9 +153,7 @@ def fill(
         return image.copy()
     if mask.all():
         raise RetouchError("the mask covers the whole image, so there is nothing to fill from; leave some pixels unmasked")
-    extras = {k: v for k, v in (extras or {}).items() if v is not None}
-    for k, v in extras.items():
-        check_mask(v, image.shape, k)
+    extras = {k: check_mask(v, image.shape, k) for k, v in (extras or {}).items() if v is not None}
 
     color, alpha = split_alpha(image)
     out = color.copy()

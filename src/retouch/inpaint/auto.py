@@ -17,7 +17,7 @@ from pydantic import Field
 
 from .. import registry
 from .._convert import from_float, to_float
-from .._validate import check_image, check_mask
+from .._validate import check_mask
 from ._base import fill
 from .diffusion import navier_stokes, telea
 from .patchmatch import patchmatch
@@ -208,9 +208,5 @@ def auto(
     >>> out.shape, bool((out[~mask] == image[~mask]).all())
     ((128, 128, 3), True)
     """
-    image = check_image(image)
-    mask = check_mask(mask, image.shape)
-    if source_mask is not None:
-        source_mask = check_mask(source_mask, image.shape, "source_mask")
     return fill(image, mask, _auto_core, crops=False, extras={"source_mask": source_mask},
                 threshold=threshold, patch_size=patch_size, seed=seed)
