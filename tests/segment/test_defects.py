@@ -141,16 +141,20 @@ def _forms(rgb_u8: np.ndarray) -> dict[str, np.ndarray]:
 def test_shapes_and_dtypes_agree(name, scratched, spotted, stamped):
     """Every layout and dtype of the same picture gives (nearly) the same mask; RGBA's alpha is ignored."""
     image = {"scratches": scratched, "spots": spotted, "text": stamped}[name][0]
-    crop = np.ascontiguousarray(image[-200:, -260:]) if name == "text" else np.ascontiguousarray(image[:200, :260])
+    # a corner holding some of the damage, so that the masks compared are not empty
+    corner = {"scratches": (slice(None, 200), slice(-260, None)), "spots": (slice(None, 200), slice(None, 260)),
+              "text": (slice(-200, None), slice(-260, None))}[name]
+    crop = np.ascontiguousarray(image[corner])
     forms = _forms(crop)
     ref = DETECTORS[name](forms["rgb_u8"])
+    assert ref.any()
     for form in ("rgb_u16", "rgb_f32", "rgba_u8"):
         mask = DETECTORS[name](forms[form])
         assert mask.shape == crop.shape[:2] and mask.dtype == bool
         assert np.mean(mask != ref) < 0.002, form
-    for form in ("grey_u8", "grey_hw1"):
-        mask = DETECTORS[name](forms[form])
-        assert mask.shape == crop.shape[:2] and mask.dtype == bool
+    grey = DETECTORS[name](forms["grey_u8"])
+    assert grey.shape == crop.shape[:2] and grey.dtype == bool
+    assert np.array_equal(DETECTORS[name](forms["grey_hw1"]), grey)
 
 
 @pytest.mark.parametrize("name", list(DETECTORS))
@@ -283,7 +287,7 @@ def test_text_quality(stamped, chelsea):
     mask = text(damaged)
     assert near_share(truth, mask) > 0.95
     assert near_share(mask, truth) > 0.95
-    assert text(chelsea).mean() < 0.005
+    assert not text(chelsea).any()
 
 
 @pytest.mark.parametrize("name", list(DETECTORS))
@@ -294,4 +298,7 @@ def test_clean_photos_nearly_untouched(name, camera, astronaut, chelsea, coffee)
     0.11, 0.21, 0.07, 0.19 % (the camera's glints, glints on the coffee); text 0 on all four.
     """
     for photo in (camera, astronaut, chelsea, coffee):
-        assert DETECTORS[name](photo).mean() < 0.005
+        mask = DETECTORS[name](photo)
+        assert mask.mean() < 0.005
+        if name == "text":
+            assert not mask.any()

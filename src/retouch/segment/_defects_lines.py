@@ -247,7 +247,6 @@ def chain_props(labels: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, n
     if n == 0:
         z = np.zeros(0)
         return z, z, z
-    idx = np.arange(1, n + 1)
     flat = labels.ravel()
     count = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
     total = np.bincount(flat, weights=response.ravel().astype(np.float64), minlength=n + 1)[1:]
@@ -257,7 +256,6 @@ def chain_props(labels: np.ndarray, response: np.ndarray) -> tuple[np.ndarray, n
     for k, sl in enumerate(objects):
         if sl is not None:
             extent[k] = np.hypot(sl[0].stop - sl[0].start - 1, sl[1].stop - sl[1].start - 1)
-    del idx
     return count, mean, extent
 
 
@@ -290,8 +288,8 @@ def parallel_support(
     return total
 
 
-def bend(ys: np.ndarray, xs: np.ndarray) -> tuple[float, float]:
-    """How far a chain bends: (sagitta / chord, rms distance to the best parabola in px).
+def bend(ys: np.ndarray, xs: np.ndarray) -> float:
+    """How far a chain bends: sagitta / chord.
 
     The chain's pixels are put in the frame of their principal axis and a
     parabola ``v = a u^2 + b u + c`` is fitted; the sagitta is the parabola's
@@ -301,15 +299,14 @@ def bend(ys: np.ndarray, xs: np.ndarray) -> tuple[float, float]:
     p = np.stack([xs, ys], 1).astype(np.float64)
     p -= p.mean(0)
     if len(p) < 5:
-        return 0.0, 0.0
+        return 0.0
     _, _, vt = np.linalg.svd(p, full_matrices=False)
     u, v = p @ vt[0], p @ vt[1]
     span = float(u.max() - u.min())
     if span < 1:
-        return 0.0, 0.0
+        return 0.0
     coef = np.polyfit(u, v, 2)
-    rms = float(np.sqrt(np.mean((v - np.polyval(coef, u)) ** 2)))
-    return abs(coef[0]) * span**2 / 4 / span, rms
+    return abs(coef[0]) * span**2 / 4 / span
 
 
 def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np.ndarray, n_angles: int, dist: float) -> float:

@@ -111,8 +111,7 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     back = background[y0:y1, x0:x1]
     m = cand.mask
     inner = cv2.erode(m.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    n_inner = int(inner.sum())
-    if n_inner < 2:
+    if inner.sum() < 2:
         inner = m
     mean = crop[inner].mean(axis=0)
     base = back[m].mean(axis=0)
@@ -153,7 +152,6 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
         "spread": float(t_around.std()),
         "like": float((t_around >= 0.8).mean()),
         "flatness": var_in / (var_out + 1e-3),
-        "inner": float(n_inner if n_inner >= 2 else 0),
         "extreme": float(lum_speck.max() if cand.light else 1.0 - lum_speck.min()),
         "ring_beat": beat,
         "area": float(m.sum()),

@@ -49,10 +49,6 @@ class Glyph:
     def h(self) -> int:
         return self.y1 - self.y0
 
-    @property
-    def w(self) -> int:
-        return self.x1 - self.x0
-
 
 def stand_out(colour: np.ndarray, size: int) -> np.ndarray:
     """Largest white or black top-hat over the channels, ``H x W`` float32."""

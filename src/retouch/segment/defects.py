@@ -20,6 +20,7 @@ from scipy import ndimage as ndi
 from .. import registry
 from .._convert import split_alpha, to_float, to_rgb, to_uint8
 from .._validate import check_image
+from ..refine import grow
 from . import _defects_lines as _lines
 from . import _defects_spots as _spots
 from . import _defects_text as _text
@@ -152,13 +153,12 @@ def scratches(
     for name, (labels, pixels, mean, extent) in chains.items():
         if polarity not in ("both", name):
             continue
-        cand, ang, resp = found[name]
+        ang = found[name][1]
         keep = np.zeros(len(pixels) + 1, bool)
         keep[1:] = (mean >= min_contrast) & (extent >= min_length)
         for k, sl in _objects(labels, keep):
-            pad = _FAMILY_BAND
-            ys = slice(max(0, sl[0].start - pad), min(h, sl[0].stop + pad))
-            xs = slice(max(0, sl[1].start - pad), min(w, sl[1].stop + pad))
+            ys = slice(max(0, sl[0].start - _FAMILY_BAND), min(h, sl[0].stop + _FAMILY_BAND))
+            xs = slice(max(0, sl[1].start - _FAMILY_BAND), min(w, sl[1].stop + _FAMILY_BAND))
             chain = labels[ys, xs] == k
             t = _scratch_measures(f, chain, ys, xs, pixels[k - 1], mean[k - 1], ang, found, (family, family_ang))
             if not _is_scratch(t):
@@ -170,9 +170,7 @@ def scratches(
             wide[kept] = np.asarray(ndi.median(sides[name], labels, kept)) > 3
         thin |= (keep & ~wide)[labels]
         thick |= (keep & wide)[labels]
-    out = np.zeros((h, w), bool)
-    if thin.any():
-        out |= cv2.dilate(thin.view(np.uint8), _disk(1)).astype(bool)
+    out = grow(thin, pixels=1)
     if thick.any():
         out |= cv2.dilate(thick.view(np.uint8), _disk(int(np.ceil(max_width / 2)))).astype(bool)
     return out
@@ -184,7 +182,7 @@ def _scratch_measures(f, chain, ys, xs, pixels, mean, ang, found, family) -> dic
     others = [(c[sub], a[sub], r[sub]) for c, a, r in found.values()]
     fam = family[0][sub] & ~cv2.dilate(chain.view(np.uint8), _disk(2)).astype(bool)
     cy, cx = np.nonzero(chain)
-    sag, _ = _lines.bend(cy, cx)
+    sag = _lines.bend(cy, cx)
     return {
         # parallel lines of texture close beside it (stripes, fur, grass), per chain pixel
         "parallel": _lines.parallel_support(chain, ang[sub], others, 0.5 * mean, _N_ANGLES) / pixels,
@@ -193,8 +191,6 @@ def _scratch_measures(f, chain, ys, xs, pixels, mean, ang, found, family) -> dic
                                           _N_ANGLES, band=(3.0, float(_FAMILY_BAND))) / pixels,
         "bend": sag,
         "side": _lines.side_difference(f, cy + ys.start, cx + xs.start, ang, _N_ANGLES, _SIDE_DIST) / mean,
-        "mean": mean,
-        "pixels": pixels,
     }
 
 
@@ -286,29 +282,27 @@ def spots(
     >>> bool(mask[32, 42]), int(mask.sum()) < 100
     (True, True)
     """
-    image = check_image(image)
-    colour = to_float(to_rgb(image))
+    rgb = to_rgb(check_image(image))
+    colour = to_float(rgb)
     h, w = colour.shape[:2]
     window = int(2 * max_size + 1) | 1
-    background = to_float(cv2.medianBlur(to_uint8(to_rgb(image)), window))
+    background = to_float(cv2.medianBlur(to_uint8(rgb), window))
     out = np.zeros((h, w), bool)
     for cand in _spots.candidates(colour, background, threshold=min_contrast * 2 / 3, max_size=max_size):
         if polarity != "both" and cand.light != (polarity == "light"):
             continue
         if cand.peak < min_contrast:
-            continue
+            continue  # too faint
         y0, y1, x0, x1 = cand.box
         ys, xs = np.nonzero(cand.mask)
         if max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 < min_size:
             continue
-        if _is_speck(_spots.measure(colour, background, cand), min_contrast):
+        if _is_speck(_spots.measure(colour, background, cand)):
             out[y0:y1, x0:x1] |= cand.mask
-    if out.any():
-        out = cv2.dilate(out.view(np.uint8), _disk(1)).astype(bool)
-    return out
+    return grow(out, pixels=1)
 
 
-def _is_speck(t: dict[str, float], min_contrast: float) -> bool:
+def _is_speck(t: dict[str, float]) -> bool:
     """Whether a candidate is a speck (see :mod:`retouch.segment._defects_spots` for the measures).
 
     The measures are weighed together (a logistic score): a speck that is
@@ -316,9 +310,8 @@ def _is_speck(t: dict[str, float], min_contrast: float) -> bool:
     white or black and nothing right around it is as light (dark), where
     any one strict test would drop it. In grey surroundings (a black and
     white photo, where greyness tells nothing) the strict tests must pass too.
+    Candidates fainter than ``min_contrast`` are dropped before they are measured.
     """
-    if t["peak"] < min_contrast:
-        return False  # too faint
     if t["saturation"] > _MAX_SATURATION_ANY or t["growth"] > _MAX_GROWTH_ANY:
         return False  # plainly colourful, or the corner of a larger patch, whatever else it scores
     if _speck_score(t) < _MIN_SCORE:
@@ -476,6 +469,4 @@ def text(
             mask, box, common, contrast = _text.line_tests(colour, joined, mode, line)
             if common <= 0.03 and contrast >= min_contrast:
                 out[box] |= mask
-    if out.any():
-        out = cv2.dilate(out.view(np.uint8), _disk(1)).astype(bool)
-    return out
+    return grow(out, pixels=1)
