@@ -12,8 +12,8 @@ from retouch.segment import ClickSession, clicks
 from ..conftest import as_dtypes
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return np.count_nonzero(a & b) / max(1, np.count_nonzero(a | b))
+def _iou(a: np.ndarray, b: np.ndarray, scored: np.ndarray | bool = True) -> float:
+    return np.count_nonzero(a & b & scored) / max(1, np.count_nonzero((a | b) & scored))
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +60,6 @@ def cup_truth(coffee) -> tuple[np.ndarray, np.ndarray]:
     scored = np.zeros(coffee.shape[:2], bool)
     scored[y:y + h, x:x + w] = True
     return (m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD), scored
-
-
-def _iou_in(a: np.ndarray, b: np.ndarray, scored: np.ndarray) -> float:
-    return np.count_nonzero(a & b & scored) / max(1, np.count_nonzero((a | b) & scored))
 
 
 # ------------------------------------------------------------------ smoke, shapes, dtypes
@@ -209,14 +205,15 @@ def test_quality_one_click_on_the_coffee_cup(coffee, cup_truth):
     # saucer, the larger part: about 0.62 here). On the GrabCut set this
     # method's mean IoU after one click is about 0.78, with single images down
     # to about 0.3 (benchmarks/segment_clicks.py).
-    assert _iou_in(m, truth, scored) > 0.55
+    assert _iou(m, truth, scored) > 0.55
 
 
 def test_quality_more_clicks_do_not_hurt(coffee, cup_truth):
     truth, scored = cup_truth
     s = ClickSession(coffee)
-    masks = [s.add(*c) for c in [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]]
-    ious = [_iou_in(m, truth, scored) for m in masks]
+    cl = [(300, 250, True), (290, 110, True), (40, 380, False), (210, 140, True)]
+    masks = [s.add(*c) for c in cl]
+    ious = [_iou(m, truth, scored) for m in masks]
     # The first two clicks correct the mask (the coffee, the white rim):
     # measured 0.63 -> 0.67. The last two agree with the mask where they are
     # given: (40, 380) is on the table, already background, and (210, 140) on
@@ -226,6 +223,8 @@ def test_quality_more_clicks_do_not_hurt(coffee, cup_truth):
     # side of the cup (IoU 0.675 -> 0.661), which this test caught.
     assert all(b >= a - 0.01 for a, b in zip(ious, ious[1:]))
     assert np.array_equal(masks[2], masks[1]) and np.array_equal(masks[3], masks[2])
+    # the same rule where the CLI and the web app call it: the clicks at once, with the mask before the last
+    assert np.array_equal(clicks(coffee, clicks=cl[:3], previous=masks[1]), masks[1])
     assert ious[-1] > 0.6
 
 
@@ -253,7 +252,7 @@ def test_quality_corrective_clicks_do_not_hurt(coffee, cup_truth):
         x, y, p = _next_click(pred, truth & scored, scored, not_clicked)
         not_clicked[y, x] = 0
         pred = s.add(x, y, p)
-        ious.append(_iou_in(pred, truth, scored))
+        ious.append(_iou(pred, truth, scored))
     # Every click is where the mask is wrong (the NoC protocol's user). Measured
     # 0.47, 0.51, 0.63, 0.72, 0.82, 0.85 (superpixel_size 8; size 10 within 0.02 of
     # that). A click may cost at most 0.01 (pixel ties at the band), and six

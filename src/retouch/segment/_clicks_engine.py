@@ -49,6 +49,31 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components, dijk
 _BINS = 16  # colour histogram bins per RGB channel
 
 
+def _logsumexp(ll: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(ll), axis=1))`` without overflow."""
+    top = ll.max(1, keepdims=True)
+    return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
+
+
+def _source_side(cap: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Min s-t cut of nodes ``0..n-1`` (source ``n``, sink ``n + 1``): True on the source side.
+
+    ``cap`` (float, already scaled to fit int32) holds every edge and a
+    zero-capacity reverse entry for each, so the residual graph has them.
+    """
+    cap = np.maximum(np.rint(cap), 0).astype(np.int32)
+    g = sp.csr_matrix((cap, (rows, cols)), shape=(n + 2, n + 2))
+    g.sum_duplicates()
+    res = maximum_flow(g, n, n + 1)
+    resid = g - res.flow
+    resid.data = (resid.data > 0).astype(np.int8)
+    resid.eliminate_zeros()
+    reach = breadth_first_order(resid, n, directed=True, return_predecessors=False)
+    fg = np.zeros(n + 2, bool)
+    fg[reach] = True
+    return fg[:n]
+
+
 @dataclass
 class Params:
     """Settings of :func:`retouch.segment.clicks` (the first nine) and internal weights."""
@@ -67,7 +92,6 @@ class Params:
     flood_weight: float = 2.0
     flood_threshold: float = 15.0
     proposal_weight: float = 1.0
-    proposal_border: float = 0.0
     proposal_length: float = 0.5
     proposal_edge: float = 20.0
     proposal_ratio: float = 0.25
@@ -76,11 +100,8 @@ class Params:
     guard_frac: float = 0.1
     band_smooth: float = 20.0
     band_clip: float = 3.0
-    band_local: float = 1.0
     guard_boost: float = 4.0
-    gmm: float = 1.0  # share of the GMM colour term (0: histograms only, 1: GMMs only)
     gmm_components: int = 5
-    band_gmm: bool = True
     area_factor: float = 40.0
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
 
@@ -93,7 +114,6 @@ class Engine:
         self.rgb = rgb8
         h, w = rgb8.shape[:2]
         self.h, self.w = h, w
-        self.bgr = np.ascontiguousarray(rgb8[..., ::-1])
         lab = cv2.cvtColor(rgb8, cv2.COLOR_RGB2Lab)
         self.labf = cv2.cvtColor(rgb8.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
         # superpixels
@@ -136,10 +156,10 @@ class Engine:
         # pixel edge weights for the band cut (contrast-sensitive, Boykov & Jolly)
         self.w_h = np.exp(-beta * d_h).astype(np.float32)
         self.w_v = np.exp(-beta * d_v).astype(np.float32)
-        self.llr_bins = None
+        self.llr_bins = None  # histogram colour model of the last solve, the band cut's fallback
         a = np.concatenate([self.labels[:, :-1].ravel(), self.labels[:-1].ravel()])
         b = np.concatenate([self.labels[:, 1:].ravel(), self.labels[1:].ravel()])
-        wgt = np.exp(-beta * np.concatenate([d_h.ravel(), d_v.ravel()]))
+        wgt = np.concatenate([self.w_h.ravel(), self.w_v.ravel()])
         keep = a != b
         a, b, wgt = a[keep], b[keep], wgt[keep]
         lo, hi = np.minimum(a, b), np.maximum(a, b)
@@ -153,22 +173,16 @@ class Engine:
         i, j = self.pair.row, self.pair.col
         dcol = np.linalg.norm(self.mean_lab[i] - self.mean_lab[j], axis=1)
         dxy = np.hypot(self.cx[i] - self.cx[j], self.cy[i] - self.cy[j])
-        self.step = float(np.median(dxy))
-        self.dcol = dcol
+        step = float(np.median(dxy))
         self.colgraph = sp.csr_matrix((dcol + 1e-3, (i, j)), shape=(n, n))
-        self.dxy = dxy / self.step
-        self.set_geo(params.geo_length)
+        dxy = dxy / step
+        # geodesic edge costs: colour jump plus ``geo_length`` per superpixel step
+        self.geo = sp.csr_matrix((dcol + params.geo_length * dxy + 1e-3, (i, j)), shape=(n, n))
         edge = 1.0 - self.pair.data / np.maximum(self.pair_len, 1e-9)
-        self.pgeo = sp.csr_matrix((self.dcol + params.proposal_length * self.dxy + params.proposal_edge * edge + 1e-3,
-                                   (self.pair.row, self.pair.col)), shape=(n, n))
-        border = np.unique(np.concatenate([self.labels[0], self.labels[-1], self.labels[:, 0], self.labels[:, -1]]))
-        self.border = border
-        self.diag = float(np.hypot(h, w))
-
-    def set_geo(self, length: float) -> None:
-        """Geodesic edge costs: colour jump plus ``length`` per superpixel step."""
-        pw = self.pair
-        self.geo = sp.csr_matrix((self.dcol + length * self.dxy + 1e-3, (pw.row, pw.col)), shape=(self.n, self.n))
+        self.pgeo = sp.csr_matrix((dcol + params.proposal_length * dxy + params.proposal_edge * edge + 1e-3,
+                                   (i, j)), shape=(n, n))
+        self.border = np.unique(np.concatenate([self.labels[0], self.labels[-1], self.labels[:, 0], self.labels[:, -1]]))
+        self.d_border = self._geodesic(self.border)  # the same for every click
 
     # ------------------------------------------------------------ stage 1
     def _geodesic(self, nodes: np.ndarray) -> np.ndarray:
@@ -178,9 +192,7 @@ class Engine:
         return d
 
     def _hist(self, weights: np.ndarray) -> np.ndarray:
-        return self._smooth_hist(self.sp_hist.T @ (weights * self.size))
-
-    def _smooth_hist(self, h: np.ndarray) -> np.ndarray:
+        h = self.sp_hist.T @ (weights * self.size)
         h = h.reshape(_BINS, _BINS, _BINS).astype(np.float32)
         h = cv2.GaussianBlur(h.reshape(_BINS, -1), (0, 0), 0.8)  # smooth two axes at a time
         h = h.reshape(_BINS, _BINS, _BINS)
@@ -188,13 +200,15 @@ class Engine:
         h = h.reshape(_BINS, _BINS, _BINS).transpose(2, 0, 1).astype(np.float64).ravel()
         return h / max(h.sum(), 1e-12)
 
-    def _gmm_fit(self, weights: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray, float]] | None:
+    def _gmm_fit(self, weights: np.ndarray) -> tuple[list[tuple[float, np.ndarray, np.ndarray, float]], np.ndarray] | None:
         """GrabCut's colour model (Rother et al. 2004) fitted to weighted superpixels.
 
         ``gmm_components`` full-covariance Gaussians in RGB, fitted on the
         superpixels' exact colour moments by a few hard-assignment rounds from
         a deterministic split along the principal axis. Returns
-        ``(log weight, mean, inverse covariance, log det)`` per component.
+        ``(log weight, mean, inverse covariance, log det)`` per component and
+        the superpixels' expected log-likelihoods under each (``n x k``), or
+        None when ``weights`` are all zero.
         """
         k = int(self.p.gmm_components)
         w = np.maximum(weights, 0)
@@ -230,16 +244,12 @@ class Engine:
                 maha = ((d @ inv) * d).sum(1) + cov9 @ inv.ravel()
                 ll[:, j] = comps[-1][0] - 0.5 * (logdet + maha + 3 * np.log(2 * np.pi))
             assign = np.argmax(ll, 1)
-        self._last_ll = ll
-        return comps
+        return comps, ll
 
     def _gmm_loglik(self, weights: np.ndarray) -> np.ndarray:
         """Expected log-likelihood of each superpixel's pixels under the GMM fitted to ``weights``."""
-        if self._gmm_fit(weights) is None:
-            return np.zeros(self.n)
-        ll = self._last_ll
-        top = ll.max(1, keepdims=True)
-        return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
+        fit = self._gmm_fit(weights)
+        return np.zeros(self.n) if fit is None else _logsumexp(fit[1])
 
     @staticmethod
     def _gmm_pixels(comps, x: np.ndarray) -> np.ndarray:
@@ -248,8 +258,7 @@ class Engine:
         for j, (lw, mj, inv, logdet) in enumerate(comps):
             d = x - mj
             ll[:, j] = lw - 0.5 * (logdet + ((d @ inv) * d).sum(1) + 3 * np.log(2 * np.pi))
-        top = ll.max(1, keepdims=True)
-        return (top + np.log(np.exp(ll - top).sum(1, keepdims=True))).ravel()
+        return _logsumexp(ll)
 
     def _cut(self, unary: np.ndarray, hard_fg: np.ndarray, hard_bg: np.ndarray) -> np.ndarray:
         """Min-cut: unary > 0 favours the object (per unit area)."""
@@ -267,24 +276,11 @@ class Engine:
         scale = 1.5e9 / max(total, 1e-9)
         s, t = n, n + 1
         nodes = np.arange(n)
-        rows = np.concatenate([pw.row, np.full(n, s), nodes])
-        cols = np.concatenate([pw.col, nodes, np.full(n, t)])
-        cap = np.concatenate([lam * pw.data, src, snk]) * scale
-        cap = np.maximum(np.rint(cap), 0).astype(np.int32)
-        # reverse entries (zero capacity) so the residual graph has them
-        rows2 = np.concatenate([rows, nodes, np.full(n, t)])
-        cols2 = np.concatenate([cols, np.full(n, s), nodes])
-        cap2 = np.concatenate([cap, np.zeros(2 * n, np.int32)])
-        g = sp.csr_matrix((cap2, (rows2, cols2)), shape=(n + 2, n + 2))
-        g.sum_duplicates()
-        res = maximum_flow(g, s, t)
-        resid = g - res.flow
-        resid.data = (resid.data > 0).astype(np.int8)
-        resid.eliminate_zeros()
-        reach = breadth_first_order(resid, s, directed=True, return_predecessors=False)
-        fg = np.zeros(n + 2, bool)
-        fg[reach] = True
-        return fg[:n]
+        # every edge, then the zero-capacity reverse entries the residual graph needs
+        rows = np.concatenate([pw.row, np.full(n, s), nodes, nodes, np.full(n, t)])
+        cols = np.concatenate([pw.col, nodes, np.full(n, t), np.full(n, s), nodes])
+        cap = np.concatenate([lam * pw.data, src, snk, np.zeros(2 * n)]) * scale
+        return _source_side(cap, rows, cols, n)
 
     def _connected(self, seg: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """The superpixels of ``seg`` connected to a seed superpixel."""
@@ -311,7 +307,7 @@ class Engine:
             return np.zeros(self.n, bool)
         d_pos = self._geodesic(pos)
         d_neg = self._geodesic(neg)
-        d_bor = self._geodesic(self.border)
+        d_bor = self.d_border
         # scale of geodesic distances: the typical distance from the positive clicks
         scale = float(np.median(d_pos[np.isfinite(d_pos)])) + 1e-6
         d_bg = np.minimum(d_neg, d_bor + scale * (1.0 / max(p.border_weight, 1e-6) - 1.0) if p.border_weight > 0 else np.inf)
@@ -331,8 +327,8 @@ class Engine:
         # colour samples the user gave: the flood regions of the clicks, a
         # fixed share of each colour model (they never drift with the mask)
         a = p.sample_weight
-        h_pos = self._hist(samples[1.0]) if a > 0 and samples[1.0].any() else None
-        h_neg = self._hist(samples[-1.0]) if a > 0 and samples[-1.0].any() else None
+        fixed = {sign: a * w * self.size / max((w * self.size).sum(), 1e-9) if a > 0 and w.any() else None
+                 for sign, w in samples.items()}  # superpixel weights, a share ``a`` of each model
         # stability: keep the previous labels away from the newest click
         stab = np.zeros(self.n)
         keep = None
@@ -350,11 +346,10 @@ class Engine:
         # other label (Bai & Sapiro's geodesic segmentation, restricted to
         # the region the click corrects)
         if prev_sp is not None and newest is not None and p.proposal_weight > 0:
-            before = prev_sp > 0.5
-            flip = self.proposal(before, clicks, newest)
+            flip = self.proposal(prev_lab, clicks, newest)
             if flip.any():
-                prev_sp = np.where(flip, (~before).astype(np.float64), prev_sp)
-                stab = np.where(flip, p.proposal_weight * (1.0 - 2.0 * before), stab)
+                prev_sp = np.where(flip, (~prev_lab).astype(np.float64), prev_sp)
+                stab = np.where(flip, p.proposal_weight * (1.0 - 2.0 * prev_lab), stab)
         # initial segmentation for the colour models
         if prev_sp is not None:
             seg = prev_sp > 0.5
@@ -364,35 +359,25 @@ class Engine:
             seg = prior > 0
             seg |= hard_fg
         def solve(seg, stab):
+            """The cut and the object weights of the colour models it was made with."""
             for _ in range(max(1, p.iterations)):
                 wf = seg.astype(np.float64)
-                hf = self._hist(wf)
-                hb = self._hist(1.0 - wf)
-                if h_pos is not None:
-                    hf = (1.0 - a) * hf + a * h_pos
-                if h_neg is not None:
-                    hb = (1.0 - a) * hb + a * h_neg
-                llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
-                self.llr_bins = llr_bins
-                llr = self.sp_hist @ llr_bins
-                if p.gmm > 0:
-                    wfg = wf * self.size
-                    wbg = (1.0 - wf) * self.size
-                    if h_pos is not None:
-                        wfg = (1 - a) * wfg / max(wfg.sum(), 1e-9) + a * samples[1.0] * self.size / max((samples[1.0] * self.size).sum(), 1e-9)
-                    if h_neg is not None:
-                        wbg = (1 - a) * wbg / max(wbg.sum(), 1e-9) + a * samples[-1.0] * self.size / max((samples[-1.0] * self.size).sum(), 1e-9)
-                    g_llr = self._gmm_loglik(wfg) - self._gmm_loglik(wbg)
-                    llr = (1 - p.gmm) * llr + p.gmm * g_llr
+                wfg = wf * self.size
+                wbg = (1.0 - wf) * self.size
+                if fixed[1.0] is not None:
+                    wfg = (1 - a) * wfg / max(wfg.sum(), 1e-9) + fixed[1.0]
+                if fixed[-1.0] is not None:
+                    wbg = (1 - a) * wbg / max(wbg.sum(), 1e-9) + fixed[-1.0]
+                llr = self._gmm_loglik(wfg) - self._gmm_loglik(wbg)
                 llr = np.clip(llr / 3.0, -p.llr_clip, p.llr_clip)
                 unary = p.color_weight * llr + prior + stab
                 new = self._connected(self._cut(unary, hard_fg, hard_bg), hard_fg)
                 if np.array_equal(new, seg):
                     break
                 seg = new
-            return seg
+            return seg, wf
 
-        out = solve(seg, stab)
+        out, wf = solve(seg, stab)
         # guard: a click that changes much of the mask far from where it was
         # given (geodesically) is re-solved with the far labels held harder
         if keep is not None and p.guard_frac > 0:
@@ -400,7 +385,7 @@ class Engine:
             moved = float(self.size[(out != prev_lab) & far].sum())
             if moved > p.guard_frac * max(float(self.size[prev_lab].sum()), 1.0):
                 boost = np.where(far, p.guard_boost, 1.0)
-                out = solve(seg, stab * boost)
+                out, wf = solve(seg, stab * boost)
         # size guard: a click is given inside what is wrong, so the region it
         # corrects is about as wide as the click's distance r to the other
         # label; a change far larger than area_factor * r^2 (a leak through a
@@ -413,7 +398,15 @@ class Engine:
             if moved > p.area_factor * r * r:
                 far2 = np.hypot(self.cx - x, self.cy - y) > 2.0 * r
                 stab2 = np.where(far2, p.guard_boost * max(stability, 0.25) * (2.0 * prev_lab - 1.0), stab)
-                out = solve(seg, stab2)
+                out, wf = solve(seg, stab2)
+        # the same colour model as smoothed histograms, the band cut's fallback
+        hf = self._hist(wf)
+        hb = self._hist(1.0 - wf)
+        if fixed[1.0] is not None:
+            hf = (1.0 - a) * hf + a * self._hist(samples[1.0])
+        if fixed[-1.0] is not None:
+            hb = (1.0 - a) * hb + a * self._hist(samples[-1.0])
+        self.llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
         return out
 
     def proposal(self, before: np.ndarray, clicks, newest) -> np.ndarray:
@@ -436,7 +429,7 @@ class Engine:
             bor = pos_in[self.border]
             bor = bor[bor >= 0]
             if len(bor):
-                d_b = dijkstra(sub, directed=False, indices=np.unique(bor), min_only=True) + self.p.proposal_border
+                d_b = dijkstra(sub, directed=False, indices=np.unique(bor), min_only=True)
                 d_o = np.minimum(d_o, d_b)
         take = np.isfinite(d_c) & (d_c < self.p.proposal_ratio * d_o)
         flip = np.zeros(self.n, bool)
@@ -491,29 +484,22 @@ class Engine:
             return m
         idx = np.full(m.shape, -1, np.int64)
         idx[unk] = np.arange(nn)
-        llr_bins = self.llr_bins
-        if self.p.band_local > 0:
-            # local colour models: the object and background rings either side of the boundary
-            ring = 3 * band
-            fin = m & (d_in <= ring)
-            bout = ~m & (d_out <= ring)
-            if region is not None:
-                near = cv2.dilate(region.astype(np.uint8), np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 0
-                fin &= near
-                bout &= near
-            if self.p.band_gmm and fin.sum() > 50 and bout.sum() > 50:
-                cf = self._gmm_fit(np.bincount(self.labels[fin], minlength=self.n).astype(np.float64))
-                cb = self._gmm_fit(np.bincount(self.labels[bout], minlength=self.n).astype(np.float64))
-                x = self.rgb[unk].astype(np.float64)
-                llr_px = self._gmm_pixels(cf, x) - self._gmm_pixels(cb, x)
-                llr_bins = None
-            elif fin.sum() > 50 and bout.sum() > 50:
-                hf = self._smooth_hist(np.bincount(self.bins[fin], minlength=_BINS**3).astype(np.float32))
-                hb = self._smooth_hist(np.bincount(self.bins[bout], minlength=_BINS**3).astype(np.float32))
-                local = np.log(hf + 1e-5) - np.log(hb + 1e-5)
-                llr_bins = (1 - self.p.band_local) * llr_bins + self.p.band_local * local
-        if llr_bins is not None:
-            llr_px = llr_bins[self.bins[unk]]
+        # local colour models: the object and background rings either side of
+        # the boundary (the last solve's global histograms when a ring is too small)
+        ring = 3 * band
+        fin = m & (d_in <= ring)
+        bout = ~m & (d_out <= ring)
+        if region is not None:
+            near = cv2.dilate(region.astype(np.uint8), np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)) > 0
+            fin &= near
+            bout &= near
+        if fin.sum() > 50 and bout.sum() > 50:
+            cf, _ = self._gmm_fit(np.bincount(self.labels[fin], minlength=self.n).astype(np.float64))
+            cb, _ = self._gmm_fit(np.bincount(self.labels[bout], minlength=self.n).astype(np.float64))
+            x = self.rgb[unk].astype(np.float64)
+            llr_px = self._gmm_pixels(cf, x) - self._gmm_pixels(cb, x)
+        else:
+            llr_px = self.llr_bins[self.bins[unk]]
         llr = np.clip(llr_px, -self.p.band_clip, self.p.band_clip)
         src = np.maximum(llr, 0).astype(np.float64)
         snk = np.maximum(-llr, 0).astype(np.float64)
@@ -546,18 +532,8 @@ class Engine:
         R = np.concatenate([r, c, np.full(nn, s_), nodes, nodes, np.full(nn, t_)])
         C = np.concatenate([c, r, nodes, np.full(nn, t_), np.full(nn, s_), nodes])
         cap = np.concatenate([w_, w_, src, snk, np.zeros(nn), np.zeros(nn)]) * scale
-        cap = np.maximum(np.rint(cap), 0).astype(np.int32)
-        g = sp.csr_matrix((cap, (R, C)), shape=(nn + 2, nn + 2))
-        g.sum_duplicates()
-        res = maximum_flow(g, s_, t_)
-        resid = g - res.flow
-        resid.data = (resid.data > 0).astype(np.int8)
-        resid.eliminate_zeros()
-        reach = breadth_first_order(resid, s_, directed=True, return_predecessors=False)
-        fg = np.zeros(nn + 2, bool)
-        fg[reach] = True
         out = m.copy()
-        out[unk] = fg[:nn]
+        out[unk] = _source_side(cap, R, C, nn)
         return out
 
     def keep_clicked(self, m: np.ndarray, clicks: list[tuple[int, int, bool]]) -> np.ndarray:

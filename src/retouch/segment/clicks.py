@@ -192,7 +192,7 @@ class ClickSession:
             sp_prev = self._sp_fraction(work_prev)
             prev = (sp_prev, work_prev)
         agrees = previous is not None and bool(previous[cl[-1][1], cl[-1][0]]) == cl[-1][2]
-        _, work, _ = self._solve(cl, prev, newest=cl[-1][:2] if prev is not None else None, agrees=agrees)
+        work = self._solve(cl, prev, newest=cl[-1][:2] if prev is not None else None, agrees=agrees)[1]
         return self._upsample(work)
 
     # -------------------------------------------------------------- internals
@@ -212,8 +212,7 @@ class ClickSession:
             # click (measured on skimage's coffee: a negative click on the table 100 px
             # from the cup removed 645 to 1,545 cup pixels at the cup's far side). The click
             # still counts in every later solve (hard label and colour samples).
-            work = e._stamp(prev[1], wc)
-            return prev[0], work, (prev[2] if len(prev) > 2 else prev[0] > 0.5)
+            return (prev[0], e._stamp(prev[1], wc), *prev[2:])
         sp_prev = prev[0].astype(np.float64) if prev is not None else None
         sp_mask = e.superpixel_mask(wc, sp_prev, prev[1] if prev is not None else None, wn)
         if prev is not None and len(prev) > 2:
