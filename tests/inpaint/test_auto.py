@@ -10,7 +10,7 @@ from skimage import data
 from retouch import RetouchError, registry
 from retouch._convert import from_float, to_float
 from retouch.inpaint import EmptyMaskWarning, auto, navier_stokes, patchmatch, telea
-from retouch.inpaint.auto import RADIUS_THRESHOLD, STRUCTURE_SIGMA, _structure_and_texture, hole_radii
+from retouch.inpaint.auto import DEPTH_THRESHOLD, RING, TEXTURE_CAP, TEXTURE_CAP_RADIUS, _capped, hole_depths, hole_radii
 
 from ..conftest import as_dtypes
 
@@ -63,14 +63,13 @@ def _diffused(img, m):
 
 
 def _wide_fill(img, m, wide, **kwargs):
-    """Patchmatch's texture with the diffusion's structure, in img's dtype."""
-    pm = patchmatch(img, wide, source_mask=~m, **kwargs)
-    return from_float(_structure_and_texture(to_float(pm), _diffused(img, m), wide, STRUCTURE_SIGMA), img.dtype)
+    """The exemplar fill of the wide holes (none as wide as TEXTURE_CAP_RADIUS here), in img's dtype."""
+    return patchmatch(img, wide, source_mask=~m, **kwargs)
 
 
 def test_each_hole_gets_its_method(small):
     m = _mask(small.shape)
-    out = auto(small, m, seed=2, threshold=8)
+    out = auto(small, m, seed=2, threshold=3)  # the scratch's mean depth is 1, the wide hole's 5.5
     labels, radii = hole_radii(m)
     thin = labels == int(np.argmin(np.where(radii > 0, radii, np.inf)))
     wide = m & ~thin
@@ -83,18 +82,27 @@ def test_each_hole_gets_its_method(small):
     assert (out[wide] == _wide_fill(pre, m, wide, seed=2)[wide]).all()
 
 
-def test_structure_and_texture_hand_checked():
-    where = np.zeros((60, 60), bool)
-    where[10:50, 10:50] = True
-    texture = np.zeros((60, 60, 1), np.float32)
-    texture[where] = np.where(np.indices((40, 40)).sum(axis=0) % 2, 0.1, -0.1).reshape(-1, 1)  # a checkerboard
-    same = _structure_and_texture(texture, texture.copy(), where, 3.0)
-    np.testing.assert_allclose(same, texture, atol=1e-6)
-    structure = np.zeros_like(texture)
-    structure[where] = 0.5
-    out = _structure_and_texture(texture, structure, where, 3.0)
-    # the centre keeps the checkerboard, lifted to the structure's level
-    np.testing.assert_allclose(out[25:35, 25:35] - texture[25:35, 25:35], 0.5, atol=0.01)
+def test_capped_hand_checked():
+    # a hole filled with stripes of +-0.2 inside a ring of +-0.1: blended toward the flat diffusion
+    # until the stripes are TEXTURE_CAP times as strong as the ring's
+    stripes = np.where(np.arange(60) % 4 < 2, 0.1, -0.1).astype(np.float32)
+    img = np.broadcast_to(0.5 + stripes, (60, 60))[..., None].copy()
+    hole = np.zeros((60, 60), bool)
+    hole[15:45, 15:45] = True
+    labels, _ = hole_radii(hole)
+    filled = img.copy()
+    filled[hole] = 0.5 + 2 * (img[hole] - 0.5)
+    flat = np.full_like(img, 0.5)
+    out = _capped(filled, flat, img, hole, labels, [1])
+    inner = np.zeros_like(hole)
+    inner[17:43, 17:43] = True
+    np.testing.assert_allclose(out[inner] - 0.5, TEXTURE_CAP * (img[inner] - 0.5), atol=0.01)
+    assert (out[~hole] == filled[~hole]).all()
+    # a fill weaker than that is kept as it is
+    weak = img.copy()
+    weak[hole] = 0.5 + 0.5 * (img[hole] - 0.5)
+    assert np.array_equal(_capped(weak, flat, img, hole, labels, [1]), weak)
+    assert RING > 0 and TEXTURE_CAP_RADIUS > DEPTH_THRESHOLD
 
 
 def test_threshold_moves_holes(small):
@@ -106,12 +114,22 @@ def test_threshold_moves_holes(small):
 
 
 def test_default_threshold(small):
-    # with the default (24 px) the 30 x 30 hole (radius 15) is a diffusion one
+    # with the default (6 px) the 30 x 30 hole (mean depth 5.5) is a diffusion one, a 56 x 56 one (9.8) exemplar
     m = _mask(small.shape)
     assert (auto(small, m)[m] == from_float(_diffused(small, m), small.dtype)[m]).all()
     big = np.zeros(small.shape[:2], bool)
-    big[20:76, 20:76] = True  # radius 28
+    big[20:76, 20:76] = True  # radius 28, below TEXTURE_CAP_RADIUS
     assert (auto(small, big)[big] == _wide_fill(small, big, big)[big]).all()
+
+
+def test_hole_depths_hand_checked():
+    m = np.zeros((40, 40), bool)
+    m[2:4, 2:38] = True  # a 2 px scratch: every pixel 1 px deep
+    m[10:30, 10:30] = True  # 20 x 20: radius 10; rings of 76, 68, ..., 4 pixels at depths 1, 2, ..., 10
+    labels, radii, depths = hole_depths(m)
+    assert np.array_equal(labels, hole_radii(m)[0]) and np.array_equal(radii, hole_radii(m)[1])
+    assert depths[0] == 0 and depths[1] == 1.0
+    assert depths[2] == pytest.approx(sum(k * (84 - 8 * k) for k in range(1, 11)) / 400)  # 3.85
 
 
 def test_same_seed_same_output(small):
@@ -127,7 +145,7 @@ def test_hole_radii_hand_checked():
     labels, radii = hole_radii(m)
     assert labels.max() == 3 and radii[0] == 0
     assert sorted(radii[1:].round(2).tolist()) == [1.0, 1.0, 5.0]
-    assert RADIUS_THRESHOLD > 1
+    assert DEPTH_THRESHOLD > 1
 
 
 def test_bad_inputs(small):
@@ -145,7 +163,7 @@ def test_bad_inputs(small):
 
 def test_registered():
     m = registry.get("inpaint", "auto")
-    assert m.settings().threshold == RADIUS_THRESHOLD
+    assert m.settings().threshold == DEPTH_THRESHOLD
     assert m.arrays == ("source_mask",)
 
 
@@ -161,7 +179,7 @@ def test_quality_on_photo(chelsea):
         mse = ((out[m].astype(float) - img[m]) ** 2).mean()
         return 10 * np.log10(255**2 / mse), np.abs(g(out))[m].mean() / np.abs(g(img))[m].mean()
 
-    psnr, detail = scores(auto(img, m, threshold=8))
+    psnr, detail = scores(auto(img, m, threshold=4))
     psnr_ns, detail_ns = scores(telea(img, m))
     assert psnr > 21 and psnr > psnr_ns - 0.5  # measured 23.4 vs 22.5
     assert detail > 0.8 and detail > detail_ns  # measured 0.91 vs 0.79

@@ -3,8 +3,10 @@
 The rule is measured, not guessed: ``benchmarks/inpaint_quality.py`` scores
 every method on each connected hole of the LaMa-style masks separately,
 grouped by the hole's *inscribed radius* (the largest distance from a hole
-pixel to the hole's border, i.e. half the width of its widest part). See
-:func:`auto` for the numbers that set the threshold.
+pixel to the hole's border, i.e. half the width of its widest part); the rule
+itself reads a hole's *mean depth* (the mean of that distance over the hole's
+pixels), which tells a bundle of crossing scratches from a wide hole. See
+:func:`auto` for the numbers that set the thresholds.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ from ._base import fill
 from .diffusion import navier_stokes, telea
 from .patchmatch import patchmatch
 
-__all__ = ["auto", "hole_radii"]
+__all__ = ["auto", "hole_depths", "hole_radii"]
 
-# Inscribed radius (px) from which the exemplar fill beats diffusion in PSNR
-# inside the hole, per hole, on CBSD68 with LaMa masks (see auto's docstring).
-RADIUS_THRESHOLD = 24.0
-# Wide holes take their texture from patchmatch and their structure (what a
-# Gaussian of this sigma keeps, px) from the diffusion fill (see auto's docstring).
-STRUCTURE_SIGMA = 24.0
+# Mean depth (px: mean distance of a hole's pixels to its border) from which a
+# hole is filled by exemplar instead of diffusion (see auto's docstring).
+DEPTH_THRESHOLD = 6.0
+# Inscribed radius (px) from which the exemplar fill is blended with the
+# diffusion fill, so that its texture is no stronger than around the hole.
+TEXTURE_CAP_RADIUS = 72.0
+# Their texture (mean gradient magnitude) is capped at this times the ring's.
+TEXTURE_CAP = 0.7
+# Width (px) of the ring around a hole whose texture sets that cap.
+RING = 8
 
 
 def hole_radii(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,35 +63,72 @@ def hole_radii(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, radii
 
 
+def hole_depths(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`hole_radii`, plus each hole's mean depth: ``(labels, radii, depths)``.
+
+    ``depths[i]`` is the mean, over the pixels of hole ``i``, of their distance
+    to the nearest pixel outside it (``depths[0]`` is 0). A stroke ``w`` px
+    wide has a mean depth of about ``w / 4``, a square of side ``s`` about
+    ``s / 6``; a bundle of crossing scratches keeps the small mean depth of a
+    scratch even where their crossings make its inscribed radius large.
+
+    >>> import numpy as np
+    >>> m = np.zeros((40, 40), bool); m[2:4, 2:38] = True; m[10:40, 10:40] = True
+    >>> labels, radii, depths = hole_depths(m)
+    >>> radii.round(1).tolist(), depths.round(1).tolist()
+    ([0.0, 1.0, 15.0], [0.0, 1.0, 5.5])
+    """
+    labels, radii = hole_radii(mask)
+    padded = np.pad(check_mask(mask), 1).view(np.uint8)
+    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    n = radii.size
+    area = np.bincount(labels.ravel(), minlength=n)
+    depths = np.bincount(labels.ravel(), weights=dist.ravel(), minlength=n) / np.maximum(area, 1)
+    depths[0] = 0.0
+    return labels, radii, depths
+
+
 def _diffusion(color: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Mean of the Telea and Navier-Stokes fills of the whole mask, float32 in [0, 1]."""
     return 0.5 * (to_float(telea(color, hole)) + to_float(navier_stokes(color, hole)))
 
 
-def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
-    return cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REFLECT).reshape(a.shape)
+def _texture(color: np.ndarray) -> np.ndarray:
+    """Gradient magnitude (3 x 3 Sobel) of the channel mean of a float image."""
+    g = color.mean(axis=2) if color.ndim == 3 else color
+    g = np.ascontiguousarray(g, dtype=np.float32)
+    return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
 
 
-def _structure_and_texture(texture: np.ndarray, structure: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
-    """``texture + G_sigma * (structure - texture)``: the coarse part of one, the fine part of the other.
+def _capped(filled: np.ndarray, diffused: np.ndarray, color: np.ndarray, hole: np.ndarray, labels, holes) -> np.ndarray:
+    """Blend each hole of ``holes`` toward the diffusion fill until its texture is at most ``TEXTURE_CAP`` x its ring's.
 
-    Both are float arrays that differ only in ``where``; the blur runs on the
-    box around ``where`` grown by 3 sigma (outside it the difference is 0).
+    ``diffused + a * (filled - diffused)``, ``a = min(1, TEXTURE_CAP * t_ring / t_fill)``:
+    ``t`` the mean gradient magnitude in the ring of ``RING`` px around the
+    hole (known pixels at least 2 px from any hole, so that no pixel under a
+    hole is read) and in the exemplar fill of the hole.
     """
-    ys, xs = np.nonzero(where)
-    m = int(np.ceil(3 * sigma)) + 1
-    h, w = where.shape
-    sl = (slice(max(0, ys.min() - m), min(h, ys.max() + m + 1)), slice(max(0, xs.min() - m), min(w, xs.max() + m + 1)))
-    out = texture.copy()
-    diff = np.ascontiguousarray(structure[sl] - texture[sl], dtype=np.float32)
-    out[sl] += _blur(diff, sigma)
+    out = filled.copy()
+    t_fill = _texture(filled)
+    t_known = _texture(to_float(color))
+    # ring pixels whose 3 x 3 Sobel window holds no hole pixel: what is under the hole is never read
+    clear = ~cv2.dilate(hole.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * RING + 3, 2 * RING + 3))
+    for i in holes:
+        where = labels == i
+        ring = cv2.dilate(where.view(np.uint8), kernel).astype(bool) & clear
+        if not ring.any():
+            continue
+        a = min(1.0, TEXTURE_CAP * float(t_known[ring].mean()) / max(float(t_fill[where].mean()), 1e-6))
+        out[where] = diffused[where] + np.float32(a) * (filled[where] - diffused[where])
     return out
 
 
 def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
-    labels, radii = hole_radii(hole)
-    big = np.flatnonzero(radii >= threshold)
-    wide = np.isin(labels, big[big > 0])
+    labels, radii, depths = hole_depths(hole)
+    big = np.flatnonzero(depths >= threshold)
+    big = big[big > 0]
+    wide = np.isin(labels, big)
     thin = hole & ~wide
     diffused = _diffusion(color, hole)  # with the whole mask, so that it never reads a pixel of a hole
     out = color.copy()
@@ -93,9 +136,11 @@ def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
         out[thin] = from_float(diffused, color.dtype)[thin]
     if wide.any():
         allowed = ~hole if source_mask is None else (~hole & source_mask)
-        filled = patchmatch(out, wide, patch_size=patch_size, seed=seed, source_mask=allowed)
-        mixed = _structure_and_texture(to_float(filled), diffused, wide, STRUCTURE_SIGMA)
-        out[wide] = from_float(mixed, color.dtype)[wide]
+        filled = to_float(patchmatch(out, wide, patch_size=patch_size, seed=seed, source_mask=allowed))
+        widest = big[radii[big] >= TEXTURE_CAP_RADIUS]
+        if widest.size:
+            filled = _capped(filled, diffused, color, hole, labels, widest)
+        out[wide] = from_float(filled, color.dtype)[wide]
     return out
 
 
@@ -104,20 +149,24 @@ def auto(
     image: np.ndarray,
     mask: np.ndarray,
     *,
-    threshold: Annotated[float, Field(ge=0)] = RADIUS_THRESHOLD,
+    threshold: Annotated[float, Field(ge=0)] = DEPTH_THRESHOLD,
     patch_size: Annotated[int, Field(ge=3, le=31)] = 7,
     source_mask: np.ndarray | None = None,
     seed: Annotated[int, Field(ge=0)] = 0,
 ) -> np.ndarray:
     """Fill each hole with the method that suits it: diffusion when thin, exemplar when wide.
 
-    Every connected hole whose inscribed radius (half the width of its widest
-    part) is below ``threshold`` pixels is filled by diffusion (the mean of
-    :func:`telea` and :func:`navier_stokes`), the others by :func:`patchmatch`
-    with the coarse structure of the diffusion fill: ``pm + G * (diff - pm)``,
-    ``G`` a Gaussian of sigma ``STRUCTURE_SIGMA`` (24 px), so the texture (and
-    the detail ratio) is the exemplar's and the large-scale shading the
-    diffusion's. Pixels outside the mask are untouched.
+    Every connected hole whose mean depth (the mean distance of its pixels to
+    its border, about a quarter of a stroke's width) is below ``threshold``
+    pixels is filled by diffusion (the mean of :func:`telea` and
+    :func:`navier_stokes`), the others by :func:`patchmatch` (whose coarse
+    shading already comes from a diffusion fill). The widest of these, with
+    an inscribed radius of ``TEXTURE_CAP_RADIUS`` (72 px) or more, are then
+    blended toward the diffusion fill until the mean gradient magnitude of
+    the fill is at most ``TEXTURE_CAP`` (0.7) times that of the ``RING``
+    (8 px) of known pixels around the hole: far from any border the copied
+    texture is a guess, and a fainter one costs less. Pixels outside the mask
+    are untouched.
 
     Parameters
     ----------
@@ -127,8 +176,8 @@ def auto(
     mask : ndarray of bool
         ``H x W``, True where to fill.
     threshold : float
-        Inscribed radius in pixels from which a hole is filled by exemplar
-        (:func:`patchmatch`) instead of diffusion.
+        Mean depth in pixels (see :func:`hole_depths`) from which a hole is
+        filled by exemplar (:func:`patchmatch`) instead of diffusion.
     patch_size : int
         Patch side of the exemplar fill (odd).
     source_mask : ndarray of bool, optional
@@ -144,45 +193,32 @@ def auto(
 
     Notes
     -----
-    The threshold comes from ``benchmarks/inpaint_quality.py``, which also
-    scores each connected hole of the thin, medium and thick LaMa-style masks
-    on its own, by inscribed radius. On 34 CBSD68 photos (every other one),
-    PSNR inside the hole, pooled per radius band (dB):
+    The rule comes from ``benchmarks/inpaint_quality.py`` on the 68 CBSD68
+    photos. Per hole, diffusion is the more faithful fill (PSNR inside the
+    hole) at every inscribed radius, by 1 to 1.6 dB below 24 px, but its
+    blur costs detail from a radius of about 4 px (detail ratio 0.3 to 0.45
+    from 6 px up, against 0.67 to 0.93 for the exemplar fill). On thin masks
+    the best diffusion score is the bar, and no thin-mask hole has a mean
+    depth of 6 px (the largest is 5.7, though crossing scratches reach an
+    inscribed radius of 25 px): with a threshold of 6 px the thin masks are
+    all diffusion (19.56 dB, Telea 19.54). On medium and thick masks the
+    bar is 0.3 dB within the best method (Navier-Stokes) with a detail ratio
+    of 0.85: sending the holes from a mean depth of 6 px (rather than only
+    those of radius 24 px and more: 0.83 when replayed) to the exemplar fill
+    lifts the detail ratio of medium masks to 0.86. Capping the texture of the widest
+    holes buys PSNR where the thick masks need it; the cap (radius, factor),
+    medium / thick, dB and detail ratio: (56 px, 1.0) 16.13 / 15.32,
+    0.860 / 0.950; (56 px, 0.9) 16.14 / 15.36, 0.855 / 0.925; (64 px, 0.9)
+    16.13 / 15.34, 0.859 / 0.937; (64 px, 0.8) 16.14 / 15.39, 0.856 / 0.905;
+    (72 px, 0.7) 16.12 / 15.39, 0.865 / 0.906. Tried without gain: a second structure step
+    on top of patchmatch's (full-resolution diffusion, sigma 24 px: 0.02 dB
+    lower on medium, 0.12 dB on thick), scaling the texture down with the
+    depth inside the hole (the same trade of PSNR for detail as the cap,
+    but on medium masks too).
 
-    ========================  =====  =====  =====  =====  ======  =======  =======  =====
-    radius (px)               2-3    3-4    4-5    5-6    6-8     8-12     12-24*   >= 24
-    ========================  =====  =====  =====  =====  ======  =======  =======  =====
-    Telea                     20.34  24.92  20.60  20.88  18.69   17.62    18.2     14.50
-    Navier-Stokes             21.55  25.76  19.97  20.86  18.66   17.50    18.2     14.65
-    patchmatch                20.59  22.68  18.67  19.24  17.66   16.46    17.3     13.86
-    Telea detail ratio        0.94   0.77   0.66   0.56   0.48    0.46     0.43     0.23
-    patchmatch detail ratio   0.95   1.01   0.86   0.79   0.73    0.74     0.72     0.88
-    ========================  =====  =====  =====  =====  ======  =======  =======  =====
-
-    (* the 12-16 and 16-24 bands averaged.) Diffusion is the more faithful
-    fill at every radius, and cheaper; its blur costs detail from a radius of
-    about 4 px, but in these masks such holes (strokes up to ~48 px wide) are
-    where the exemplar fill loses the most (1 to 1.6 dB). Holes of radius 24 px and more are the blobs and boxes
-    of the medium and thick masks, where diffusion leaves a flat smear (detail
-    ratio 0.23) while patchmatch keeps the texture (0.88) for 0.6 to 0.8 dB.
-    A sweep of the threshold on 17 of the other photos (0 to 24 px, and
-    infinity) settled it: on thin masks 24 px reaches the all-diffusion score
-    (no thin-mask hole is that wide; 0 px is 1.1 dB lower); on medium and thick
-    masks the holes of 24 px and more carry almost all of the hole area, so any
-    threshold up to 24 px scores within 0.07 dB, and only sending those blobs
-    to diffusion as well raises PSNR (by 0.25 to 0.6 dB) at the cost of the
-    detail ratio (0.75 to 0.32). (The table and sweep are from the version
-    that filled thin holes with Telea alone and wide ones with patchmatch alone.)
-
-    Two later changes, measured on CBSD68 in the same run as the single
-    methods: the thin holes take the mean of Telea and Navier-Stokes (two
-    errors that partly cancel: 19.55 dB on all 68 thin masks against 19.54
-    for Telea and 19.46 for Navier-Stokes); the wide holes keep patchmatch's
-    texture on the diffusion's structure (a Gaussian of 24 px scored better
-    than 12, 16, 32 or 48 px on 17 photos). On all 68 photos, in one run:
-    medium masks 16.24 dB (Navier-Stokes 16.33, patchmatch 15.80), detail
-    ratio 0.76 (patchmatch 0.79); thick masks 15.23 dB (Navier-Stokes 15.56,
-    patchmatch 14.85), detail ratio 0.91 (patchmatch 0.93).
+    In one run on all 68 photos, against Navier-Stokes: medium masks
+    16.12 dB (16.33), detail ratio 0.87; thick masks 15.39 dB (15.56),
+    detail ratio 0.91.
 
     Thin holes are filled first and the result then serves as known context
     (never as a copy source) for the exemplar fill of the wide ones.
@@ -203,7 +239,7 @@ def auto(
     >>> image = data.astronaut()[:128, :128]
     >>> mask = np.zeros(image.shape[:2], bool)
     >>> mask[10:12, 5:120] = True      # a scratch: diffusion
-    >>> mask[60:90, 60:90] = True      # a wide hole: exemplar
+    >>> mask[50:100, 50:100] = True    # a wide hole: exemplar
     >>> out = auto(image, mask)
     >>> out.shape, bool((out[~mask] == image[~mask]).all())
     ((128, 128, 3), True)

@@ -33,13 +33,35 @@ What the fill does, level by level (the choices were measured with
    2014); these are voted into the hole like colour, and stop the search from
    settling on flat patches, the classic way Wexler-type fills turn to blur.
 5. **Detail kept in the last vote.** The finest vote averages the smooth part
-   of the sources (a Gaussian of sigma 2.5 px) and adds the fine detail of the
-   one source pixel each hole pixel is matched to, so the mean does not wash
-   out grain and texture.
+   of the sources (a normalised Gaussian of sigma 32 px over the allowed
+   pixels) and adds the detail of the one source pixel each hole pixel is
+   matched to, so the mean does not wash out grain and texture: each hole
+   pixel is its match's pixel, moved to the voted local mean.
+6. **Structure from diffusion.** The coarse shading of the fill (what a
+   Gaussian of sigma 16 px keeps) is taken from a diffusion fill (the mean of
+   Telea and Navier-Stokes, run on the quarter-scale level of the allowed
+   pixels and scaled up): ``fill + G * (diffusion - fill)``. This is the
+   structure / texture split of Bertalmio, Vese, Sapiro & Osher (2003): the
+   smooth interpolation is the more faithful guess of the large scale, the
+   exemplar of the texture.
+
+Steps 5 and 6 were measured on all 68 CBSD68 photos (medium / thick masks,
+hole PSNR in dB, detail ratio): before them (sigma 2.5 px, no structure
+step) 15.80 / 14.85 dB, 0.79 / 0.93; structure step alone (sigma 24 px)
+16.20 / 15.27 dB, 0.79 / 0.92; with both 16.10 / 15.20 dB, 0.88 / 1.00
+(PyPatchMatch 15.90 / 14.79 dB, 0.87 / 0.99). With the structure step, a
+detail sigma of 4, 8, 16, 32 px gave a detail ratio of 0.81, 0.83, 0.86,
+0.88 on medium masks for 0.02 to 0.12 dB; then a structure sigma of 8, 12,
+16, 24, 32 px gave 16.06, 16.09, 16.10, 16.08, 16.05 dB on medium masks.
+Tried without gain, before steps 5 and 6 changed: a sharper vote weighting
+(sigma^2 the 25th percentile of the distances, 0.08 dB lower on medium
+masks), a random search of radius 8 or a second search-and-vote round on the
+finest level (within 0.02 dB, 1.3 to 1.4 x slower).
 
 Every pixel written into the hole is computed from pixels where copying is
-allowed: the votes read only allowed sources, and the smooth/detail split of
-step 5 is taken over the allowed pixels alone.
+allowed: the votes read only allowed sources, the smooth/detail split of
+step 5 is taken over the allowed pixels alone, and the diffusion of step 6
+fills everything that is not allowed, from the allowed pixels.
 """
 
 from __future__ import annotations
@@ -63,9 +85,11 @@ __all__ = ["patchmatch"]
 _CONFIDENCE = 1.3  # Wexler's alpha: a patch centred d px inside the hole weighs 1.3 ** -d
 _SIGMA_PERCENTILE = 50  # sigma^2 of the similarity weights: this percentile of the distances (median)
 _FEATURE_WEIGHT = 4.0  # weight of the two texture channels against colour (0..255 units)
-_DETAIL_SIGMA = 2.5  # px: finer detail than this comes from the matched pixel, not the mean
+_DETAIL_SIGMA = 32.0  # px: finer detail than this comes from the matched pixel, not the mean
 _FINE_RADIUS = 0  # px: random search radius on the finest level (0: propagation only; its matches come from the coarser one)
 _KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
+_STRUCTURE_SIGMA = 16.0  # px: coarser than this, the fill takes the diffusion's structure (0: off)
+_STRUCTURE_LEVEL = 2  # pyramid level (1/4 scale) on which that diffusion runs
 
 
 # ----------------------------------------------------------------------------- pyramid
@@ -167,13 +191,25 @@ def _random_sources(n: int, valid: np.ndarray, rng: np.random.Generator) -> tupl
 
 
 def _smooth_over(img: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``img`` that averages only the pixels in ``where``."""
+    """Gaussian blur of ``img`` that averages only the pixels in ``where``.
+
+    A wide blur (sigma over 4 px) runs at a quarter of the resolution and is
+    scaled back up.
+    """
     w = where.astype(np.float32)
-    num = cv2.GaussianBlur(img * w[..., None], (0, 0), sigma)
-    if num.ndim == 2:
-        num = num[..., None]
+    num = img * w[..., None]
+    h, wd = where.shape
+    if sigma > 4 and min(h, wd) >= 16:
+        size = (max(1, wd // 4), max(1, h // 4))
+        num = cv2.resize(num, size, interpolation=cv2.INTER_AREA)
+        w = cv2.resize(w, size, interpolation=cv2.INTER_AREA)
+        sigma = sigma * size[0] / wd
+    num = cv2.GaussianBlur(num, (0, 0), sigma).reshape(num.shape[:2] + (img.shape[2],))
     den = cv2.GaussianBlur(w, (0, 0), sigma)
-    return np.ascontiguousarray(num / np.maximum(den, 1e-6)[..., None], dtype=np.float32)
+    out = num / np.maximum(den, 1e-6)[..., None]
+    if out.shape[:2] != (h, wd):
+        out = cv2.resize(out, (wd, h), interpolation=cv2.INTER_LINEAR).reshape(h, wd, img.shape[2])
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def _schedule(level: int, iterations: int) -> tuple[int, int]:
@@ -183,6 +219,47 @@ def _schedule(level: int, iterations: int) -> tuple[int, int]:
     each: their matches come from the coarser level and are already close.
     """
     return (1 if level <= 1 else min(level + 1, iterations)), min(1 + level // 2, 3)
+
+
+def _structure(f: np.ndarray, hole: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Diffusion fill (mean of Telea and Navier-Stokes) of everything not allowed, on a coarse level, scaled up."""
+    img, known = f, allowed
+    for _ in range(_STRUCTURE_LEVEL):
+        if min(known.shape) < 16:
+            break
+        img, known = _down_known(img, known)
+    u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    unknown = (~known).view(np.uint8)
+    if u8.shape[2] == 3 or u8.shape[2] == 1:
+        fills = [cv2.inpaint(u8, unknown, 3, m).reshape(u8.shape) for m in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
+    else:
+        fills = [np.dstack([cv2.inpaint(np.ascontiguousarray(u8[..., k]), unknown, 3, m) for k in range(u8.shape[2])])
+                 for m in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
+    s = 0.5 * (fills[0].astype(np.float32) + fills[1])
+    h, w = hole.shape
+    return cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+
+
+def _with_structure(out: np.ndarray, f: np.ndarray, hole: np.ndarray, allowed: np.ndarray, sigma: float) -> np.ndarray:
+    """``out + G_sigma * (structure - out)`` in the hole: the diffusion's coarse shading, the exemplar's texture.
+
+    The difference is zero outside the hole; it is blurred at a quarter of the
+    resolution (sigma / 4) and scaled back up, as smooth as it is.
+    """
+    ys, xs = np.nonzero(hole)
+    m = int(np.ceil(3 * sigma)) + 1
+    h, w = hole.shape
+    sl = (slice(max(0, ys.min() - m), min(h, ys.max() + m + 1)), slice(max(0, xs.min() - m), min(w, xs.max() + m + 1)))
+    s = _structure(f, hole, allowed)
+    hs = hole[sl][..., None]
+    diff = np.where(hs, s[sl] - out[sl], np.float32(0.0)).astype(np.float32)
+    dh, dw = diff.shape[:2]
+    small = cv2.resize(diff, (max(1, dw // 4), max(1, dh // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma * small.shape[1] / dw, borderType=cv2.BORDER_REFLECT)
+    corr = cv2.resize(small, (dw, dh), interpolation=cv2.INTER_LINEAR).reshape(diff.shape)
+    out = out.copy()
+    out[sl] += np.where(hs, corr, np.float32(0.0))
+    return out
 
 
 def _match_image(a: np.ndarray) -> np.ndarray:
@@ -300,7 +377,10 @@ def _core(
                 img[hy, hx] = vals
         prev = (tindex, sy, sx, img)
 
-    out = prev[3][..., :c] / np.float32(255.0)
+    out = prev[3][..., :c]
+    if _STRUCTURE_SIGMA > 0:
+        out = _with_structure(out, f, hole, allowed, _STRUCTURE_SIGMA)
+    out = out / np.float32(255.0)
     if color.ndim == 2:
         out = out[..., 0]
     return from_float(out, color.dtype)
@@ -331,8 +411,10 @@ def patchmatch(
     the PatchMatch search of Barnes et al. (2009): on each level of a pyramid
     it alternates a nearest-neighbour search for every patch over the hole and
     a weighted vote of those patches into the hole pixels, starting from the
-    coarser level's matches. Use it for holes wider than a few pixels, where
-    diffusion fills (:func:`telea`) blur; :func:`auto` picks per hole.
+    coarser level's matches; the coarse shading of the fill then comes from
+    a diffusion fill (structure / texture split, Bertalmio et al. 2003). Use
+    it for holes wider than a few pixels, where diffusion fills
+    (:func:`telea`) blur; :func:`auto` picks per hole.
 
     Parameters
     ----------
@@ -391,6 +473,10 @@ def patchmatch(
     A. Newson, A. Almansa, M. Fradet, Y. Gousseau, P. Pérez, "Video Inpainting
     of Complex Scenes", SIAM J. Imaging Sciences 7(4), 2014.
     :DOI:`10.1137/140954933`
+
+    M. Bertalmio, L. Vese, G. Sapiro, S. Osher, "Simultaneous Structure and
+    Texture Image Inpainting", IEEE TIP 12(8), 2003.
+    :DOI:`10.1109/TIP.2003.815261`
 
     Examples
     --------
