@@ -1,4 +1,4 @@
-"""Private machinery of :func:`retouch.segment.spots`: speck candidates and their tests.
+"""Private machinery of :func:`retouch.segment.spots`: speck candidates, their measures and the forest.
 
 A speck is found against a robust local background, the median of a window
 about twice as wide as the largest speck (the median ignores anything
@@ -41,17 +41,25 @@ around it):
   as light (dark) as the speck's median luma: a speck stands out from
   everything right around it, about 0; a fleck of texture, 0.04 or more;
 - ``area``: its size in pixels.
+
+The measures are weighed by a random forest (:func:`speck_probability`),
+trained by ``benchmarks/train_spots.py`` on every candidate found on the
+GrabCut set's 50 photos with drawn specks and clean, in colour and in
+black and white; a candidate is a speck when at least 30 % of the trees say so.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Candidate", "candidates", "measure"]
+__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "FORESTS"]
 
 _EIGHT = np.ones((3, 3), bool)
 _WINDOW = 12
@@ -157,3 +165,59 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
         "area": float(m.sum()),
         "light": float(cand.light),
     }
+
+
+# --- the forest that weighs the measures ------------------------------------------------------
+
+#: The measures the forest reads, in order, then the candidate's saturation over its background's.
+FEATURES = ("peak", "saturation", "background_saturation", "cover", "like", "halo", "growth", "spread",
+            "flatness", "extreme", "ring_beat", "area", "light")
+#: Two random forests (OpenCV's ``cv2.ml.RTrees``) trained by ``benchmarks/train_spots.py`` on the
+#: candidates of the GrabCut set's 50 photos with drawn specks (``benchmarks._damage``) and clean:
+#: one on the colour photos, one on their black and white versions (where greyness tells nothing).
+FORESTS = {kind: Path(__file__).with_name(f"_spots_forest_{kind}.yml.gz") for kind in ("colour", "grey")}
+_LOCK = threading.Lock()
+
+
+def features(measures: list[dict[str, float]]) -> np.ndarray:
+    """``N x len(FEATURES) + 1`` float32 rows for the forest.
+
+    The area enters as its logarithm, infinite growth (a candidate that
+    grows out of its window) and other outliers are clipped at 10, and the
+    last column is the candidate's saturation over its background's (at most 3).
+    """
+    rows = [[float(np.log(max(t[k], 1.0))) if k == "area" else min(float(t[k]), 10.0) for k in FEATURES]
+            + [min(t["saturation"] / (t["background_saturation"] + 0.01), 3.0)] for t in measures]
+    return np.asarray(rows, np.float32).reshape(len(rows), len(FEATURES) + 1)
+
+
+@lru_cache(maxsize=2)
+def _forest(kind: str) -> cv2.ml.RTrees:
+    path = FORESTS[kind]
+    if not path.is_file():
+        raise FileNotFoundError(f"retouch's speck model {path} is missing: reinstall retouch")
+    return cv2.ml.RTrees_load(str(path))
+
+
+def black_and_white(colour: np.ndarray, tolerance: float = 0.04) -> bool:
+    """Whether a float ``H x W x 3`` photo is black and white: under 1 % of its pixels' channels differ by ``tolerance``."""
+    spread = colour.max(axis=2) - colour.min(axis=2)
+    return float((spread > tolerance).mean()) < 0.01
+
+
+def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -> np.ndarray:
+    """The share of the trees that take each candidate for a speck (0 to 1).
+
+    ``grey``: the candidates come from a black and white photo, and the
+    forest trained on black and white photos judges them.
+    """
+    if not measures:
+        return np.zeros(0)
+    x = features(measures)
+    with _LOCK:
+        votes = _forest("grey" if grey else "colour").getVotes(x, 0)
+    labels = [int(c) for c in votes[0]]
+    counts = votes[1:].astype(np.float64)
+    if 1 not in labels:
+        return np.zeros(len(measures))
+    return counts[:, labels.index(1)] / np.maximum(counts.sum(axis=1), 1.0)

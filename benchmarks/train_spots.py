@@ -1,0 +1,144 @@
+"""Train the forest that :func:`retouch.segment.spots` weighs its speck candidates with.
+
+Data: the 50 photos of the GrabCut set (``DATA/grabcut/data_GT``), never the
+CBSD68 photos that ``benchmarks/restore.py`` scores on, so the restore
+benchmark measures the detector on photos its forest has not seen. Each
+photo is used five times: with specks drawn from seeds ``1000 + i`` and
+``2000 + i`` (:func:`benchmarks._damage.draw_spots`: 5 to 60 grey blotches
+2 to 15 px, light or dark, some soft), clean, and in black and white (its
+luma) with specks from seed ``3000 + i`` and clean. Two forests are
+trained: one on the colour versions, one on the black and white ones
+(``spots`` uses the second on photos whose channels are all equal: a scan
+of a black and white print, where greyness tells nothing).
+
+On each, ``spots``' own candidates are found and measured with its default
+settings (``retouch.segment.defects._spot_candidates``); a candidate is a
+speck when at least half of it lies on the drawn specks grown by 1 px. The
+forest is OpenCV's random forest (``cv2.ml.RTrees``: 100 trees, depth 12,
+4 measures tried per split, leaves of at least 10), each candidate weighted
+by the square root of its area, the random generator seeded, so the same
+data gives the same forest.
+
+Run: ``python -m benchmarks.train_spots --data /work/shared/data`` writes
+``bench-out/train_spots/_spots_forest_colour.yml.gz`` and ``..._grey.yml.gz``
+(and the candidates, ``candidates.npz``, for ``--reuse``), with a 2-fold
+check (photos split by parity) of precision and recall over the
+candidates' area; copy the two files to ``src/retouch/segment/`` to ship them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks._damage import damage
+from benchmarks._data import grabcut_pairs, read_image
+
+SEEDS = (1000, 2000)
+GREY_SEED = 3000
+DEPTH, TREES, MIN_LEAF, ACTIVE = 12, 100, 10, 4
+
+
+def candidate_rows(image: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, label, area) of ``spots``' candidates on ``image`` against the true specks."""
+    from retouch.segment import _defects_spots as ds
+    from retouch.segment.defects import _spot_candidates
+
+    found = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
+    grown = cv2.dilate(truth.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    labels, areas = [], []
+    for cand, _ in found:
+        y0, y1, x0, x1 = cand.box
+        labels.append(grown[y0:y1, x0:x1][cand.mask].mean() >= 0.5)
+        areas.append(cand.mask.sum())
+    x = ds.features([t for _, t in found])
+    return x, np.asarray(labels, np.int32), np.asarray(areas, np.float32)
+
+
+def fit(x: np.ndarray, y: np.ndarray, area: np.ndarray) -> cv2.ml.RTrees:
+    cv2.setRNGSeed(0)
+    forest = cv2.ml.RTrees_create()
+    forest.setMaxDepth(DEPTH)
+    forest.setMinSampleCount(MIN_LEAF)
+    forest.setActiveVarCount(ACTIVE)
+    forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, TREES, 0))
+    data = cv2.ml.TrainData_create(x, cv2.ml.ROW_SAMPLE, y.reshape(-1, 1), sampleWeights=np.sqrt(area).astype(np.float32))
+    forest.train(data)
+    return forest
+
+
+def probability(forest: cv2.ml.RTrees, x: np.ndarray) -> np.ndarray:
+    votes = forest.getVotes(x, 0)
+    labels = [int(c) for c in votes[0]]
+    counts = votes[1:].astype(np.float64)
+    return counts[:, labels.index(1)] / counts.sum(axis=1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="folder holding grabcut/")
+    ap.add_argument("--out", type=Path, default=Path("bench-out/train_spots"))
+    ap.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
+    ap.add_argument("--threshold", type=float, default=0.3, help="probability the check counts as a speck")
+    ap.add_argument("--reuse", action="store_true", help="reuse OUT/candidates.npz from an earlier run")
+    args = ap.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    cache = args.out / "candidates.npz"
+    if args.reuse and cache.is_file():
+        z = np.load(cache)
+        x, y, area, photo, grey = z["x"], z["y"], z["area"], z["photo"], z["grey"]
+        print(f"read {cache}")
+    else:
+        x, y, area, photo, grey = _extract(args.data, args.limit)
+        np.savez_compressed(cache, x=x, y=y, area=area, photo=photo, grey=grey)
+    for is_grey, name in ((False, "colour"), (True, "grey")):
+        sel = grey == is_grey
+        xs, ys, areas, photos = x[sel], y[sel], area[sel], photo[sel]
+        print(f"{name}: {len(ys)} candidates, {int(ys.sum())} specks")
+        # 2-fold check by photo parity: area-weighted precision and recall over the candidates
+        p = np.zeros(len(ys))
+        for fold in (0, 1):
+            test = photos % 2 == fold
+            p[test] = probability(fit(xs[~test], ys[~test], areas[~test]), xs[test])
+        keep = p >= args.threshold
+        tp = float(areas[keep & (ys == 1)].sum())
+        print(f"  2-fold check at {args.threshold}: precision {tp / max(areas[keep].sum(), 1):.3f}, "
+              f"recall {tp / max(areas[ys == 1].sum(), 1):.3f} (candidate area)", flush=True)
+        path = args.out / f"_spots_forest_{name}.yml.gz"
+        fit(xs, ys, areas).save(str(path))
+        print(f"  wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/ to ship it")
+
+
+def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
+    pairs = grabcut_pairs(data)
+    if limit:
+        pairs = pairs[:limit]
+    xs, ys, areas, photo, grey = [], [], [], [], []
+    t0 = time.perf_counter()
+    for i, pair in enumerate(pairs):
+        image = read_image(pair.image)
+        if image.ndim == 2:
+            image = np.dstack([image] * 3)
+        luma = np.repeat(np.rint(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None], 3, axis=2)
+        none = np.zeros(image.shape[:2], bool)
+        versions = [(*damage(image, "spots", seed + i), False) for seed in SEEDS]
+        versions += [(image, none, False), (*damage(luma, "spots", GREY_SEED + i), True), (luma, none, True)]
+        for damaged, truth, is_grey in versions:
+            x, y, a = candidate_rows(damaged, truth)
+            xs.append(x)
+            ys.append(y)
+            areas.append(a)
+            photo.append(np.full(len(y), i))
+            grey.append(np.full(len(y), is_grey))
+        print(f"{i + 1}/{len(pairs)} {pair.name}: {sum(len(y) for y in ys)} candidates", flush=True)
+    print(f"extracted in {time.perf_counter() - t0:.0f} s")
+    return tuple(np.concatenate(a) for a in (xs, ys, areas, photo, grey))
+
+
+if __name__ == "__main__":
+    main()
