@@ -37,6 +37,9 @@ import numpy as np
 
 from benchmarks._damage import damage
 from benchmarks._data import grabcut_pairs, read_image
+from retouch._convert import to_gray, to_rgb, to_uint8
+from retouch.segment._defects_spots import features, vote_share
+from retouch.segment.defects import _spot_candidates
 
 SEEDS = (1000, 2000)
 GREY_SEED = 3000
@@ -45,17 +48,14 @@ DEPTH, TREES, MIN_LEAF, ACTIVE = 12, 100, 10, 4
 
 def candidate_rows(image: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, label, area) of ``spots``' candidates on ``image`` against the true specks."""
-    from retouch.segment import _defects_spots as ds
-    from retouch.segment.defects import _spot_candidates
-
-    found = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
+    found, _ = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
     grown = cv2.dilate(truth.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     labels, areas = [], []
     for cand, _ in found:
         y0, y1, x0, x1 = cand.box
         labels.append(grown[y0:y1, x0:x1][cand.mask].mean() >= 0.5)
         areas.append(cand.mask.sum())
-    x = ds.features([t for _, t in found])
+    x = features([t for _, t in found])
     return x, np.asarray(labels, np.int32), np.asarray(areas, np.float32)
 
 
@@ -69,13 +69,6 @@ def fit(x: np.ndarray, y: np.ndarray, area: np.ndarray) -> cv2.ml.RTrees:
     data = cv2.ml.TrainData_create(x, cv2.ml.ROW_SAMPLE, y.reshape(-1, 1), sampleWeights=np.sqrt(area).astype(np.float32))
     forest.train(data)
     return forest
-
-
-def probability(forest: cv2.ml.RTrees, x: np.ndarray) -> np.ndarray:
-    votes = forest.getVotes(x, 0)
-    labels = [int(c) for c in votes[0]]
-    counts = votes[1:].astype(np.float64)
-    return counts[:, labels.index(1)] / counts.sum(axis=1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         p = np.zeros(len(ys))
         for fold in (0, 1):
             test = photos % 2 == fold
-            p[test] = probability(fit(xs[~test], ys[~test], areas[~test]), xs[test])
+            p[test] = vote_share(fit(xs[~test], ys[~test], areas[~test]), xs[test])
         keep = p >= args.threshold
         tp = float(areas[keep & (ys == 1)].sum())
         print(f"  2-fold check at {args.threshold}: precision {tp / max(areas[keep].sum(), 1):.3f}, "
@@ -124,7 +117,7 @@ def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
         image = read_image(pair.image)
         if image.ndim == 2:
             image = np.dstack([image] * 3)
-        luma = np.repeat(np.rint(image @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None], 3, axis=2)
+        luma = to_rgb(to_uint8(to_gray(image)))
         none = np.zeros(image.shape[:2], bool)
         versions = [(*damage(image, "spots", seed + i), False) for seed in SEEDS]
         versions += [(image, none, False), (*damage(luma, "spots", GREY_SEED + i), True), (luma, none, True)]

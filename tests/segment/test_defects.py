@@ -304,8 +304,8 @@ def test_spots_forests_ship_and_judge():
     assert ds.black_and_white(colour) and not ds.black_and_white(np.dstack([colour[..., 0], colour[..., 1] * 0.5, colour[..., 2]]))
     from retouch.segment.defects import _spot_candidates
 
-    found = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
-    assert len(found) == 1
+    found, grey = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
+    assert len(found) == 1 and grey
     for grey in (False, True):
         assert ds.speck_probability([t for _, t in found], grey=grey)[0] > 0.5
 

@@ -52,14 +52,7 @@ def hole_radii(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> radii.round(1).tolist()
     [0.0, 1.0, 5.0]
     """
-    mask = check_mask(mask)
-    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    # distance to the nearest non-hole pixel; the image border counts as outside
-    padded = np.pad(mask, 1).view(np.uint8)
-    dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    radii = np.zeros(n, np.float64)
-    if n > 1:
-        np.maximum.at(radii, labels[mask], dist[mask])
+    labels, radii, _ = _holes(check_mask(mask))
     return labels, radii
 
 
@@ -78,12 +71,21 @@ def hole_depths(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> radii.round(1).tolist(), depths.round(1).tolist()
     ([0.0, 1.0, 15.0], [0.0, 1.0, 5.5])
     """
-    labels, radii = hole_radii(mask)
-    padded = np.pad(check_mask(mask), 1).view(np.uint8)
+    return _holes(check_mask(mask))
+
+
+def _holes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, inscribed radii and mean depths of the holes of a checked bool mask (one distance transform)."""
+    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    # distance to the nearest non-hole pixel; the image border counts as outside
+    padded = np.pad(mask, 1).view(np.uint8)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-    n = radii.size
-    area = np.bincount(labels.ravel(), minlength=n)
-    depths = np.bincount(labels.ravel(), weights=dist.ravel(), minlength=n) / np.maximum(area, 1)
+    radii = np.zeros(n, np.float64)
+    if n > 1:
+        np.maximum.at(radii, labels[mask], dist[mask])
+    flat = labels.ravel()
+    area = np.bincount(flat, minlength=n)
+    depths = np.bincount(flat, weights=dist.ravel(), minlength=n) / np.maximum(area, 1)
     depths[0] = 0.0
     return labels, radii, depths
 
@@ -125,7 +127,7 @@ def _capped(filled: np.ndarray, diffused: np.ndarray, color: np.ndarray, hole: n
 
 
 def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
-    labels, radii, depths = hole_depths(hole)
+    labels, radii, depths = _holes(hole)
     big = np.flatnonzero(depths >= threshold)
     big = big[big > 0]
     wide = np.isin(labels, big)

@@ -230,11 +230,8 @@ def _structure(f: np.ndarray, hole: np.ndarray, allowed: np.ndarray) -> np.ndarr
         img, known = _down_known(img, known)
     u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     unknown = (~known).view(np.uint8)
-    if u8.shape[2] == 3 or u8.shape[2] == 1:
-        fills = [cv2.inpaint(u8, unknown, 3, m).reshape(u8.shape) for m in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
-    else:
-        fills = [np.dstack([cv2.inpaint(np.ascontiguousarray(u8[..., k]), unknown, 3, m) for k in range(u8.shape[2])])
-                 for m in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
+    # grey or RGB: fill() has split any alpha off
+    fills = [cv2.inpaint(u8, unknown, 3, m).reshape(u8.shape) for m in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
     s = 0.5 * (fills[0].astype(np.float32) + fills[1])
     h, w = hole.shape
     return cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)

@@ -59,7 +59,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "FORESTS"]
+__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "vote_share", "black_and_white", "FORESTS"]
 
 _EIGHT = np.ones((3, 3), bool)
 _WINDOW = 12
@@ -213,11 +213,15 @@ def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -
     """
     if not measures:
         return np.zeros(0)
-    x = features(measures)
     with _LOCK:
-        votes = _forest("grey" if grey else "colour").getVotes(x, 0)
+        return vote_share(_forest("grey" if grey else "colour"), features(measures))
+
+
+def vote_share(forest: cv2.ml.RTrees, x: np.ndarray) -> np.ndarray:
+    """The share of ``forest``'s trees that vote for class 1 (a speck) on each row of ``x``."""
+    votes = forest.getVotes(x, 0)  # first row: the class labels; then one row of counts per sample
     labels = [int(c) for c in votes[0]]
-    counts = votes[1:].astype(np.float64)
     if 1 not in labels:
-        return np.zeros(len(measures))
+        return np.zeros(len(x))
+    counts = votes[1:].astype(np.float64)
     return counts[:, labels.index(1)] / np.maximum(counts.sum(axis=1), 1.0)

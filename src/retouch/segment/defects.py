@@ -293,10 +293,9 @@ def spots(
     (True, True)
     """
     image = check_image(image)
-    found = _spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
+    found, grey = _spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
     out = np.zeros(image.shape[:2], bool)
     if found:
-        grey = _spots.black_and_white(to_float(to_rgb(image)))
         probability = _spots.speck_probability([t for _, t in found], grey=grey)
         for (cand, t), p in zip(found, probability):
             if p >= _MIN_PROBABILITY and t["saturation"] <= _MAX_SATURATION:
@@ -307,8 +306,9 @@ def spots(
 
 def _spot_candidates(
     image: np.ndarray, *, min_size: float, max_size: float, min_contrast: float, polarity: Polarity
-) -> list[tuple[_spots.Candidate, dict[str, float]]]:
-    """The candidates :func:`spots` weighs, each with its measures (also what its forest was trained on)."""
+) -> tuple[list[tuple[_spots.Candidate, dict[str, float]]], bool]:
+    """The candidates :func:`spots` weighs, each with its measures (what its forests were trained on),
+    and whether the photo is black and white (which forest weighs them)."""
     rgb = to_rgb(image)
     colour = to_float(rgb)
     window = int(2 * max_size + 1) | 1
@@ -323,7 +323,7 @@ def _spot_candidates(
         if max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 < min_size:
             continue
         found.append((cand, _spots.measure(colour, background, cand)))
-    return found
+    return found, _spots.black_and_white(colour)
 
 
 # A candidate is a speck when the forest (see _defects_spots.speck_probability) gives it at least
