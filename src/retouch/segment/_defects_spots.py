@@ -45,7 +45,9 @@ around it):
 The measures are weighed by a random forest (:func:`speck_probability`),
 trained by ``benchmarks/train_spots.py`` on every candidate found on the
 GrabCut set's 50 photos with drawn specks and clean, in colour and in
-black and white; a candidate is a speck when at least 30 % of the trees say so.
+black and white, and (for the colour forest) shrunk to half and 0.7 of
+their size, so texture as fine for its pixel size as a small scan's is
+seen in training; a candidate is a speck when at least 30 % of the trees say so.
 """
 
 from __future__ import annotations
@@ -174,7 +176,8 @@ FEATURES = ("peak", "saturation", "background_saturation", "cover", "like", "hal
             "flatness", "extreme", "ring_beat", "area", "light")
 #: Two random forests (OpenCV's ``cv2.ml.RTrees``) trained by ``benchmarks/train_spots.py`` on the
 #: candidates of the GrabCut set's 50 photos with drawn specks (``benchmarks._damage``) and clean:
-#: one on the colour photos, one on their black and white versions (where greyness tells nothing).
+#: one on the colour photos (and copies shrunk to 0.5 and 0.7), one on their black and white
+#: versions (where greyness tells nothing).
 FORESTS = {kind: Path(__file__).with_name(f"_spots_forest_{kind}.yml.gz") for kind in ("colour", "grey")}
 _LOCK = threading.Lock()
 

@@ -232,8 +232,9 @@ def spots(
     stands (how much around it is like it, and whether anything right
     around it is as light or dark), how crisp its edge is, and whether it
     grows into a larger patch. A random forest trained on such measures
-    (of specks drawn over the 50 photos of the GrabCut set, and of
-    everything else found on those photos, damaged and clean) weighs them
+    (of specks drawn over the 50 photos of the GrabCut set, at full size
+    and shrunk, and of everything else found on those photos, damaged and
+    clean) weighs them
     together, so a speck in busy texture that is plainly grey, opaque and
     crisp is kept although texture like it is nearby. Colourful specks are
     never taken: dust is grey. The
