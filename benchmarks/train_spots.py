@@ -11,8 +11,9 @@ to 0.7 of its size (``cv2.INTER_AREA``) with specks from seeds ``7000 + i``
 and ``7100 + i`` and clean. The shrunk copies stand in for photos whose
 texture is finer for its pixel size than the GrabCut set's (grass, fur and
 gravel in a small scan): with them the forest marks more of the drawn dust
-on CBSD68 at the same threshold (F1 0.674 -> 0.689 in a first check) and
-less of its clean photos (0.076 -> 0.070 %). Two forests are
+on CBSD68 at the same threshold (``benchmarks/restore.py``: spots F1 0.674
+-> 0.683, recall 0.597 -> 0.609) and less of its clean photos (0.076 ->
+0.068 %). Two forests are
 trained: one on the colour versions, one on the black and white ones
 (``spots`` uses the second on photos whose channels are all equal: a scan
 of a black and white print, where greyness tells nothing).

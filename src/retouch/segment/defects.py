@@ -274,7 +274,7 @@ def spots(
     default settings; other sizes and contrasts give them candidates of
     other sizes, judged by the same measures. On the 68 CBSD68 photos of
     ``benchmarks/restore.py``, which they never saw, about 85 % of what is
-    marked is dust and 60 % of the dust is found (the hand-set tests and
+    marked is dust and 61 % of the dust is found (the hand-set tests and
     weights used before, fitted on half of those photos: 79 % and 50 %).
 
     References
