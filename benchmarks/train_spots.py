@@ -115,6 +115,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/ to ship it")
 
 
+def _specked_and_clean(image: np.ndarray, seeds: list[int], *, grey: bool) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """(photo, true specks, grey): ``image`` with specks drawn from each seed, then ``image`` clean."""
+    return [(*damage(image, "spots", seed), grey) for seed in seeds] + [(image, np.zeros(image.shape[:2], bool), grey)]
+
+
 def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
     pairs = grabcut_pairs(data)
     if limit:
@@ -126,12 +131,11 @@ def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
         if image.ndim == 2:
             image = np.dstack([image] * 3)
         luma = to_rgb(to_uint8(to_gray(image)))
-        none = np.zeros(image.shape[:2], bool)
-        versions = [(*damage(image, "spots", seed + i), False) for seed in SEEDS]
-        versions += [(image, none, False), (*damage(luma, "spots", GREY_SEED + i), True), (luma, none, True)]
+        versions = _specked_and_clean(image, [seed + i for seed in SEEDS], grey=False)
+        versions += _specked_and_clean(luma, [GREY_SEED + i], grey=True)
         for scale, seed in SCALES:
             small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-            versions += [(*damage(small, "spots", seed + i), False), (small, np.zeros(small.shape[:2], bool), False)]
+            versions += _specked_and_clean(small, [seed + i], grey=False)
         for damaged, truth, is_grey in versions:
             x, y, a = candidate_rows(damaged, truth)
             xs.append(x)
