@@ -35,17 +35,16 @@ candidates' area; copy the two files to ``src/retouch/segment/`` to ship them.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmarks import _forests
 from benchmarks._damage import damage
-from benchmarks._data import grabcut_pairs, read_image
-from retouch._convert import to_gray, to_rgb, to_uint8
-from retouch.segment._defects_spots import features, vote_share
+from retouch.segment._defects_spots import features
+from retouch.segment._forest import vote_share
 from retouch.segment.defects import _spot_candidates
 
 SEEDS = (1000, 2000)
@@ -68,35 +67,13 @@ def candidate_rows(image: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np
 
 
 def fit(x: np.ndarray, y: np.ndarray, area: np.ndarray) -> cv2.ml.RTrees:
-    cv2.setRNGSeed(0)
-    forest = cv2.ml.RTrees_create()
-    forest.setMaxDepth(DEPTH)
-    forest.setMinSampleCount(MIN_LEAF)
-    forest.setActiveVarCount(ACTIVE)
-    forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, TREES, 0))
-    data = cv2.ml.TrainData_create(x, cv2.ml.ROW_SAMPLE, y.reshape(-1, 1), sampleWeights=np.sqrt(area).astype(np.float32))
-    forest.train(data)
-    return forest
+    return _forests.fit(x, y, depth=DEPTH, trees=TREES, min_leaf=MIN_LEAF, active=ACTIVE, weights=np.sqrt(area))
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="folder holding grabcut/")
-    ap.add_argument("--out", type=Path, default=Path("bench-out/train_spots"))
-    ap.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
-    ap.add_argument("--threshold", type=float, default=0.3, help="probability the check counts as a speck")
-    ap.add_argument("--reuse", action="store_true", help="reuse OUT/candidates.npz from an earlier run")
-    args = ap.parse_args(argv)
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    cache = args.out / "candidates.npz"
-    if args.reuse and cache.is_file():
-        z = np.load(cache)
-        x, y, area, photo, grey = z["x"], z["y"], z["area"], z["photo"], z["grey"]
-        print(f"read {cache}")
-    else:
-        x, y, area, photo, grey = _extract(args.data, args.limit)
-        np.savez_compressed(cache, x=x, y=y, area=area, photo=photo, grey=grey)
+    args = _forests.arguments(__doc__, out="bench-out/train_spots", threshold=0.3, what="a speck", argv=argv)
+    x, y, area, photo, grey = _forests.cached(args.out / "candidates.npz", args.reuse, ("x", "y", "area", "photo", "grey"),
+                                              lambda: _extract(args.data, args.limit))
     for is_grey, name in ((False, "colour"), (True, "grey")):
         sel = grey == is_grey
         xs, ys, areas, photos = x[sel], y[sel], area[sel], photo[sel]
@@ -121,16 +98,9 @@ def _specked_and_clean(image: np.ndarray, seeds: list[int], *, grey: bool) -> li
 
 
 def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
-    pairs = grabcut_pairs(data)
-    if limit:
-        pairs = pairs[:limit]
     xs, ys, areas, photo, grey = [], [], [], [], []
     t0 = time.perf_counter()
-    for i, pair in enumerate(pairs):
-        image = read_image(pair.image)
-        if image.ndim == 2:
-            image = np.dstack([image] * 3)
-        luma = to_rgb(to_uint8(to_gray(image)))
+    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
         versions = _specked_and_clean(image, [seed + i for seed in SEEDS], grey=False)
         versions += _specked_and_clean(luma, [GREY_SEED + i], grey=True)
         for scale, seed in SCALES:
@@ -143,7 +113,7 @@ def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
             areas.append(a)
             photo.append(np.full(len(y), i))
             grey.append(np.full(len(y), is_grey))
-        print(f"{i + 1}/{len(pairs)} {pair.name}: {sum(len(y) for y in ys)} candidates", flush=True)
+        print(f"{progress}: {sum(len(y) for y in ys)} candidates", flush=True)
     print(f"extracted in {time.perf_counter() - t0:.0f} s")
     return tuple(np.concatenate(a) for a in (xs, ys, areas, photo, grey))
 

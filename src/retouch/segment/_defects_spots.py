@@ -52,16 +52,16 @@ seen in training; a candidate is a speck when at least 30 % of the trees say so.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "vote_share", "black_and_white", "FORESTS"]
+from . import _forest
+
+__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "FORESTS"]
 
 _EIGHT = np.ones((3, 3), bool)
 _WINDOW = 12
@@ -179,7 +179,6 @@ FEATURES = ("peak", "saturation", "background_saturation", "cover", "like", "hal
 #: one on the colour photos (and copies shrunk to 0.5 and 0.7), one on their black and white
 #: versions (where greyness tells nothing).
 FORESTS = {kind: Path(__file__).with_name(f"_spots_forest_{kind}.yml.gz") for kind in ("colour", "grey")}
-_LOCK = threading.Lock()
 
 
 def features(measures: list[dict[str, float]]) -> np.ndarray:
@@ -192,14 +191,6 @@ def features(measures: list[dict[str, float]]) -> np.ndarray:
     rows = [[float(np.log(max(t[k], 1.0))) if k == "area" else min(float(t[k]), 10.0) for k in FEATURES]
             + [min(t["saturation"] / (t["background_saturation"] + 0.01), 3.0)] for t in measures]
     return np.asarray(rows, np.float32).reshape(len(rows), len(FEATURES) + 1)
-
-
-@lru_cache(maxsize=2)
-def _forest(kind: str) -> cv2.ml.RTrees:
-    path = FORESTS[kind]
-    if not path.is_file():
-        raise FileNotFoundError(f"retouch's speck model {path} is missing: reinstall retouch")
-    return cv2.ml.RTrees_load(str(path))
 
 
 def black_and_white(colour: np.ndarray, tolerance: float = 0.04) -> bool:
@@ -216,15 +207,4 @@ def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -
     """
     if not measures:
         return np.zeros(0)
-    with _LOCK:
-        return vote_share(_forest("grey" if grey else "colour"), features(measures))
-
-
-def vote_share(forest: cv2.ml.RTrees, x: np.ndarray) -> np.ndarray:
-    """The share of ``forest``'s trees that vote for class 1 (a speck) on each row of ``x``."""
-    votes = forest.getVotes(x, 0)  # first row: the class labels; then one row of counts per sample
-    labels = [int(c) for c in votes[0]]
-    if 1 not in labels:
-        return np.zeros(len(x))
-    counts = votes[1:].astype(np.float64)
-    return counts[:, labels.index(1)] / np.maximum(counts.sum(axis=1), 1.0)
+    return _forest.probability(FORESTS["grey" if grey else "colour"], features(measures))

@@ -1,0 +1,73 @@
+"""What the forest-training scripts share (``train_spots.py``, ``train_scratches.py``).
+
+Their command line (``--data``, ``--out``, ``--limit``, ``--threshold``,
+``--reuse``), the cache of extracted rows, and the forest itself: OpenCV's
+random forest (``cv2.ml.RTrees``) with its random generator seeded, so the
+same rows give the same forest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks._data import grabcut_pairs, read_image
+from retouch._convert import to_gray, to_rgb, to_uint8
+
+__all__ = ["arguments", "cached", "fit", "grabcut_photos"]
+
+
+def arguments(doc: str, *, out: str, threshold: float, what: str, argv: list[str] | None) -> argparse.Namespace:
+    """The training scripts' command line; ``what`` names one row (a speck, a scratch)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--data", type=Path, required=True, help="folder holding grabcut/")
+    ap.add_argument("--out", type=Path, default=Path(out))
+    ap.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
+    ap.add_argument("--threshold", type=float, default=threshold, help=f"probability the check counts as {what}")
+    ap.add_argument("--reuse", action="store_true", help="reuse the rows extracted by an earlier run in OUT")
+    return ap.parse_args(argv)
+
+
+def cached(path: Path, reuse: bool, names: tuple[str, ...], extract: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """The arrays ``names`` read from ``path`` (with ``reuse``), or extracted and saved there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if reuse and path.is_file():
+        z = np.load(path)
+        print(f"read {path}")
+        return tuple(z[n] for n in names)
+    arrays = extract()
+    np.savez_compressed(path, **dict(zip(names, arrays)))
+    return arrays
+
+
+def fit(x: np.ndarray, y: np.ndarray, *, depth: int, trees: int, min_leaf: int, active: int,
+        weights: np.ndarray | None = None) -> cv2.ml.RTrees:
+    """A random forest of ``trees`` trees on rows ``x`` with labels ``y`` (0 or 1)."""
+    cv2.setRNGSeed(0)
+    forest = cv2.ml.RTrees_create()
+    forest.setMaxDepth(depth)
+    forest.setMinSampleCount(min_leaf)
+    forest.setActiveVarCount(active)
+    forest.setTermCriteria((cv2.TERM_CRITERIA_MAX_ITER, trees, 0))
+    if weights is None:
+        data = cv2.ml.TrainData_create(x, cv2.ml.ROW_SAMPLE, y.reshape(-1, 1))
+    else:
+        data = cv2.ml.TrainData_create(x, cv2.ml.ROW_SAMPLE, y.reshape(-1, 1), sampleWeights=weights.astype(np.float32))
+    forest.train(data)
+    return forest
+
+
+def grabcut_photos(data: Path, limit: int) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
+    """(index, "i/n name" for progress lines, RGB photo, its black and white version as RGB) of the
+    GrabCut set's photos (the first ``limit``, or all when 0)."""
+    pairs = grabcut_pairs(data)
+    pairs = pairs[:limit] if limit else pairs
+    for i, pair in enumerate(pairs):
+        image = read_image(pair.image)
+        if image.ndim == 2:
+            image = np.dstack([image] * 3)
+        yield i, f"{i + 1}/{len(pairs)} {pair.name}", image, to_rgb(to_uint8(to_gray(image)))
