@@ -125,6 +125,10 @@ def scratches(
     dye layers) passes only if the hand-set tests pass it and the forest
     does not veto it. It was trained with the default ``max_width`` and
     ``min_contrast``; the contrast it reads is relative to ``min_contrast``.
+    On the 68 CBSD68 photos of ``benchmarks/restore.py``, which it never
+    saw, 91 % of what is marked is scratch and 79 % of the scratches are
+    found (the hand-set tests alone: 88 % and 77 %). Faint scratches, and
+    scratches over black shadow where they barely show, are still missed.
 
     References
     ----------
