@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-__all__ = ["VISIBLE", "KINDS", "draw_scratches", "draw_spots", "draw_text", "damage"]
+__all__ = ["VISIBLE", "KINDS", "SCRATCH_STYLES", "draw_scratches", "draw_spots", "draw_text", "damage"]
 
 VISIBLE = 10 / 255
 KINDS = ("scratches", "spots", "text")
@@ -47,18 +47,33 @@ def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, n: int) -> np.ndarra
     return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
 
 
-def draw_scratches(shape: tuple[int, int], rng: np.random.Generator) -> list[Layer]:
-    """1 to 4 long thin curves; one layer per scratch."""
+SCRATCH_STYLES = ("curved", "straight", "film")
+
+
+def draw_scratches(shape: tuple[int, int], rng: np.random.Generator, style: str = "curved") -> list[Layer]:
+    """1 to 4 long thin curves; one layer per scratch.
+
+    ``style``: ``"curved"`` (the benchmark's: any direction, bowed by up to
+    15 % of the length), ``"straight"`` (any direction, not bowed) or
+    ``"film"`` (straight and within 3 degrees of vertical, as a scratch along
+    a film strip). Each draws the same random numbers, so one seed gives the
+    same scratches but for their bow and direction.
+    """
+    if style not in SCRATCH_STYLES:
+        raise ValueError(f"style must be one of {SCRATCH_STYLES}, not {style!r}")
     h, w = shape
     layers: list[Layer] = []
     for _ in range(int(rng.integers(1, 5))):
         length = rng.uniform(80, max(h, w))
         angle = rng.uniform(0, np.pi)
+        if style == "film":
+            angle = np.pi / 2 + (angle / np.pi - 0.5) * np.deg2rad(6)
         centre = np.array([rng.uniform(0.1 * w, 0.9 * w), rng.uniform(0.1 * h, 0.9 * h)])
         d = np.array([np.cos(angle), np.sin(angle)]) * length / 2
         normal = np.array([-d[1], d[0]]) / (length / 2)
         p0, p2 = centre - d, centre + d
-        p1 = centre + normal * rng.uniform(-0.15, 0.15) * length
+        bow = rng.uniform(-0.15, 0.15)
+        p1 = centre + normal * (bow if style == "curved" else 0.0) * length
         pts = _bezier(p0, p1, p2, 64) * _SS
         width = rng.uniform(1.0, 4.0)
         canvas = Image.new("L", (w * _SS, h * _SS), 0)
@@ -177,11 +192,13 @@ def draw_text(shape: tuple[int, int], rng: np.random.Generator) -> list[Layer]:
 _DRAW = {"scratches": draw_scratches, "spots": draw_spots, "text": draw_text}
 
 
-def damage(image: np.ndarray, kinds: tuple[str, ...] | str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def damage(image: np.ndarray, kinds: tuple[str, ...] | str, seed: int, *,
+           scratch_style: str = "curved") -> tuple[np.ndarray, np.ndarray]:
     """Lay damage of ``kinds`` over ``image`` (uint8 RGB); return (damaged uint8, true mask).
 
     The same ``(seed, kind)`` gives the same damage whichever other kinds are
     drawn with it, so the combined photo carries exactly the single-kind damage.
+    ``scratch_style`` is :func:`draw_scratches`' ``style``.
     """
     if isinstance(kinds, str):
         kinds = (kinds,)
@@ -192,7 +209,8 @@ def damage(image: np.ndarray, kinds: tuple[str, ...] | str, seed: int) -> tuple[
         if kind not in kinds:
             continue
         rng = np.random.default_rng([seed, KINDS.index(kind)])
-        for cov, colour in _DRAW[kind]((h, w), rng):
+        layers = draw_scratches((h, w), rng, scratch_style) if kind == "scratches" else _DRAW[kind]((h, w), rng)
+        for cov, colour in layers:
             a = cov[..., None]
             out = out * (1 - a) + colour * a
     damaged = np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
