@@ -24,6 +24,8 @@ changes nothing and is not counted as damage a detector should find.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -203,14 +205,14 @@ def damage(image: np.ndarray, kinds: tuple[str, ...] | str, seed: int, *,
     if isinstance(kinds, str):
         kinds = (kinds,)
     h, w = image.shape[:2]
+    draw = dict(_DRAW, scratches=partial(draw_scratches, style=scratch_style))
     f = image.astype(np.float32) / 255.0
     out = f.copy()
     for kind in KINDS:
         if kind not in kinds:
             continue
         rng = np.random.default_rng([seed, KINDS.index(kind)])
-        layers = draw_scratches((h, w), rng, scratch_style) if kind == "scratches" else _DRAW[kind]((h, w), rng)
-        for cov, colour in layers:
+        for cov, colour in draw[kind]((h, w), rng):
             a = cov[..., None]
             out = out * (1 - a) + colour * a
     damaged = np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)

@@ -341,6 +341,22 @@ def test_scratches_forest_ships_and_judges(scratched):
         _forest.load(Path("no-such-forest.yml.gz"))
 
 
+def test_scratches_forest_decides_with_the_tests(monkeypatch):
+    """A chain is kept when the forest is sure, or when the hand-set tests pass and the forest does not veto it."""
+    from retouch.segment import _defects_lines as dl
+    from retouch.segment import defects
+
+    image = np.full((200, 260), 0.4, np.float32)
+    image[20:120, 40] = 0.9  # a straight light line: the hand-set tests pass it
+    cv2.ellipse(image, (150, 160), (90, 90), 0, 200, 340, 0.9, 1)  # an arc: it bends too much for them
+    straight, arc = (slice(30, 110), 40), (160 - 90, 150)  # on the line; on the top of the arc
+    for p, keeps_line, keeps_arc in ((0.9, True, True), (0.5, True, False), (0.1, False, False)):
+        monkeypatch.setattr(dl, "scratch_probability", lambda measures, *, min_contrast, p=p: np.full(len(measures), p))
+        mask = defects.scratches(image)
+        assert mask[straight].all() == keeps_line and mask[straight].any() == keeps_line, p
+        assert mask[arc] == keeps_arc, p
+
+
 def test_text_quality(stamped, chelsea):
     damaged, truth = stamped
     mask = text(damaged)

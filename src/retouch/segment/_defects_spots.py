@@ -205,6 +205,4 @@ def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -
     ``grey``: the candidates come from a black and white photo, and the
     forest trained on black and white photos judges them.
     """
-    if not measures:
-        return np.zeros(0)
     return _forest.probability(FORESTS["grey" if grey else "colour"], features(measures))

@@ -154,8 +154,7 @@ def scratches(
     image = check_image(image)
     f = _colour_float(image)
     h, w = f.shape[:2]
-    found = [c for c in _scratch_chains(f, min_length=min_length, max_width=max_width, min_contrast=min_contrast)
-             if polarity in ("both", c[0])]
+    found = _scratch_chains(f, min_length=min_length, max_width=max_width, min_contrast=min_contrast, polarity=polarity)
     probability = _lines.scratch_probability([t for _, t, _, _ in found], min_contrast=min_contrast)
     thin = np.zeros((h, w), bool)  # centre lines of scratches up to 3 px wide
     thick = np.zeros((h, w), bool)  # and of wider ones
@@ -169,12 +168,14 @@ def scratches(
 
 
 def _scratch_chains(
-    f: np.ndarray, *, min_length: float, max_width: float, min_contrast: float
+    f: np.ndarray, *, min_length: float, max_width: float, min_contrast: float, polarity: Polarity = "both"
 ) -> list[tuple[str, dict[str, float], np.ndarray, np.ndarray]]:
-    """Every long, contrasted chain of line centres in float ``f``: (polarity, measures, rows, columns).
+    """Every long, contrasted chain of line centres of ``polarity`` in float ``f``: (polarity, measures, rows, columns).
 
     What :func:`scratches` judges (with :func:`_is_scratch` and its forest),
-    and what ``benchmarks/train_scratches.py`` trains that forest on.
+    and what ``benchmarks/train_scratches.py`` trains that forest on. Lines
+    of both polarities make the family of long lines a chain is measured
+    against, whichever polarity is asked for.
     """
     h, w = f.shape[:2]
     light, light_a, light_d, dark, dark_a, dark_d = _lines.line_response(f, max_width=max_width, n_angles=_N_ANGLES)
@@ -206,6 +207,8 @@ def _scratch_chains(
     chroma = f.max(axis=2) - f.min(axis=2) if f.ndim == 3 else np.zeros_like(f)
     out = []
     for name, (labels, pixels, mean, extent) in chains.items():
+        if polarity not in ("both", name):
+            continue
         ang = found[name][1]
         keep = np.zeros(len(pixels) + 1, bool)
         keep[1:] = (mean >= min_contrast) & (extent >= min_length)
