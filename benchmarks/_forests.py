@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks._data import grabcut_pairs, read_image
+from benchmarks._data import cbsd68_images, grabcut_pairs, read_image
 from retouch._convert import to_gray, to_rgb, to_uint8
 
 __all__ = ["arguments", "cached", "fit", "grabcut_photos"]
@@ -63,10 +63,20 @@ def fit(x: np.ndarray, y: np.ndarray, *, depth: int, trees: int, min_leaf: int, 
 
 def grabcut_photos(data: Path, limit: int) -> Iterator[tuple[int, str, np.ndarray, np.ndarray]]:
     """(index, "i/n name" for progress lines, RGB photo, its black and white version as RGB) of the
-    GrabCut set's photos (the first ``limit``, or all when 0)."""
+    GrabCut set's photos (the first ``limit``, or all when 0), less those that are also CBSD68 photos.
+
+    Seven GrabCut photos (106024, 189080, 208001, 21077, 227092, 24077, 304074) come from the
+    Berkeley set and are among ``benchmarks/restore.py``'s 68 test photos; a forest trained on
+    them would have seen the test photos' texture, so they are skipped. A photo keeps its index
+    in the GrabCut set, so the others keep their damage seeds and 2-fold split.
+    """
     pairs = grabcut_pairs(data)
     pairs = pairs[:limit] if limit else pairs
+    tested = {path.stem for path in cbsd68_images(data)} if (Path(data) / "cbsd68").is_dir() else set()
     for i, pair in enumerate(pairs):
+        if Path(pair.image).stem in tested:
+            print(f"{i + 1}/{len(pairs)} {pair.name}: skipped, a CBSD68 test photo")
+            continue
         image = read_image(pair.image)
         if image.ndim == 2:
             image = np.dstack([image] * 3)

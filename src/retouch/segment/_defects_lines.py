@@ -347,8 +347,8 @@ def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np
 #: worse on CBSD68: mean F1 0.795 against 0.811, with the thresholds then in use).
 FEATURES = ("parallel", "family", "bend", "side", "contrast", "light", "wide", "luma", "chroma")
 #: OpenCV random forest (``cv2.ml.RTrees``) trained by ``benchmarks/train_scratches.py`` on the chains
-#: found on the GrabCut set's 50 photos with scratches drawn (``benchmarks._damage``), clean, and in
-#: black and white.
+#: found on the GrabCut set's photos (less the seven that are also CBSD68 test photos) with scratches
+#: drawn (``benchmarks._damage``), clean, and in black and white.
 FOREST = Path(__file__).with_name("_scratches_forest.yml.gz")
 
 

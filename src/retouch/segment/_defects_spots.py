@@ -44,7 +44,7 @@ around it):
 
 The measures are weighed by a random forest (:func:`speck_probability`),
 trained by ``benchmarks/train_spots.py`` on every candidate found on the
-GrabCut set's 50 photos with drawn specks and clean, in colour and in
+GrabCut set's photos (less the seven that are also CBSD68 test photos) with drawn specks and clean, in colour and in
 black and white, and (for the colour forest) shrunk to half and 0.7 of
 their size, so texture as fine for its pixel size as a small scan's is
 seen in training; a candidate is a speck when at least 30 % of the trees say so.
@@ -175,7 +175,7 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
 FEATURES = ("peak", "saturation", "background_saturation", "cover", "like", "halo", "growth", "spread",
             "flatness", "extreme", "ring_beat", "area", "light")
 #: Two random forests (OpenCV's ``cv2.ml.RTrees``) trained by ``benchmarks/train_spots.py`` on the
-#: candidates of the GrabCut set's 50 photos with drawn specks (``benchmarks._damage``) and clean:
+#: candidates of the GrabCut set's photos (less the seven that are CBSD68 test photos) with drawn specks (``benchmarks._damage``) and clean:
 #: one on the colour photos (and copies shrunk to 0.5 and 0.7), one on their black and white
 #: versions (where greyness tells nothing).
 FORESTS = {kind: Path(__file__).with_name(f"_spots_forest_{kind}.yml.gz") for kind in ("colour", "grey")}

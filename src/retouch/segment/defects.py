@@ -43,11 +43,12 @@ _BORDER = 3  # image rows/columns at the border are often scanner or crop artefa
 # A chain is a scratch when the forest (_defects_lines.scratch_probability) gives it at least
 # _FOREST_ACCEPT, or it passes the hand-set tests (_is_scratch) and the forest gives it at least
 # _FOREST_VETO. On the 68 CBSD68 photos of benchmarks/restore.py, which the forest never saw (it is
-# trained on the GrabCut set's photos), mean F1 with veto 0.3 and accept 0.6 / 0.7 / 0.75 / 0.8:
-# 0.823 / 0.820 / 0.819 / 0.810; with the scratches drawn near-vertical and straight, as on film,
-# 0.807 / 0.777 / 0.767 / 0.760. 0.75 because the forest, trained on straight scratches as well,
-# takes a few real straight lines for them: scikit-image's camera (the tripod's centre column) is
-# 0.67 % marked at 0.7 and 0.45 % at 0.75, and the clean CBSD68 photos 0.064 and 0.061 %.
+# trained on the GrabCut set's photos that are not CBSD68 photos), mean F1 with veto 0.3 and accept
+# 0.6 / 0.7 / 0.75 / 0.8: 0.808 / 0.813 / 0.811 / 0.802; with the scratches drawn near-vertical and
+# straight, as on film, 0.784 / 0.777 / 0.770 / 0.756. 0.75 because the forest, trained on straight
+# scratches as well, takes a few real straight lines for them: scikit-image's camera (the tripod's
+# centre column) is 0.67 % marked at 0.7 and 0.45 % at 0.75, and the clean CBSD68 photos 0.106 and
+# 0.100 %.
 _FOREST_ACCEPT = 0.75
 _FOREST_VETO = 0.3
 
@@ -84,13 +85,12 @@ def scratches(
     or up to 40 px away; a scratch stands alone), nearly straight (it bows
     by at most 8 % of its length), and the picture on its two sides is the
     same (a line along the edge of an object separates two different
-    things). A random forest, trained on scratches drawn over the 50
-    photos of the GrabCut set (and on everything else found there), weighs
-    the same measures together with the chain's contrast, polarity, width,
-    luma and greyness: a chain those tests reject is still a scratch when
-    at least 75 % of its trees say so (a plain grey line crossing a herd of
-    zebras), and a chain they pass is not when under 30 % do (the leads of
-    a window). The mask covers the scratch and a pixel or two of its edge.
+    things). A random forest, trained on scratches drawn over the GrabCut
+    set's photos (and on everything else found there), weighs the same
+    measures together with the chain's contrast, polarity, width, luma and
+    greyness: a chain those tests reject is still a scratch when at least
+    75 % of its trees say so, and a chain they pass is not when under 30 %
+    do. The mask covers the scratch and a pixel or two of its edge.
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ def scratches(
     does not veto it. It was trained with the default ``max_width`` and
     ``min_contrast``; the contrast it reads is relative to ``min_contrast``.
     On the 68 CBSD68 photos of ``benchmarks/restore.py``, which it never
-    saw, 91 % of what is marked is scratch and 79 % of the scratches are
+    saw, 90 % of what is marked is scratch and 79 % of the scratches are
     found (the hand-set tests alone: 88 % and 77 %). Faint scratches, and
     scratches over black shadow where they barely show, are still missed.
 
@@ -282,7 +282,7 @@ def spots(
     stands (how much around it is like it, and whether anything right
     around it is as light or dark), how crisp its edge is, and whether it
     grows into a larger patch. A random forest trained on such measures
-    (of specks drawn over the 50 photos of the GrabCut set, at full size
+    (of specks drawn over the GrabCut set's photos, at full size
     and shrunk, and of everything else found on those photos, damaged and
     clean) weighs them
     together, so a speck in busy texture that is plainly grey, opaque and
@@ -324,7 +324,7 @@ def spots(
     default settings; other sizes and contrasts give them candidates of
     other sizes, judged by the same measures. On the 68 CBSD68 photos of
     ``benchmarks/restore.py``, which they never saw, about 85 % of what is
-    marked is dust and 61 % of the dust is found (the hand-set tests and
+    marked is dust and 59 % of the dust is found (the hand-set tests and
     weights used before, fitted on half of those photos: 79 % and 50 %).
 
     References
