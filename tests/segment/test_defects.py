@@ -357,6 +357,48 @@ def test_scratches_forest_decides_with_the_tests(monkeypatch):
         assert mask[arc] == keeps_arc, p
 
 
+
+def test_scratches_leave_a_lattice_alone(monkeypatch):
+    """A window's leads (two pairs of parallel lines crossing at right angles) are not scratches; a line beside them is."""
+    from retouch.segment import _defects_lines as dl
+    from retouch.segment import defects
+
+    image = np.full((240, 320, 3), 0.6, np.float32)
+    for c in (80, 160):  # dark leads, 180 px long, 80 px apart
+        image[30:211, c] = 0.15
+        image[c, 30:211] = 0.15
+    for y in range(20, 230):  # a light scratch to their right, slanted
+        image[y, int(250 + 0.2 * (y - 20))] = 0.95
+    leads = [(100, 80), (80, 100), (120, 160), (160, 120)]
+    on_scratch = (120, 270)
+    mask = defects.scratches(image)
+    assert not any(mask[p] for p in leads) and mask[on_scratch]
+    # without the lattice rule the leads pass the forest and the hand-set tests: the rule decides
+    monkeypatch.setattr(dl, "lattice", lambda lines: np.zeros(len(lines), bool))
+    mask = defects.scratches(image)
+    assert all(mask[p] for p in leads) and mask[on_scratch]
+
+
+def test_lattice_needs_two_parallel_lines_crossed_by_the_same_two():
+    from retouch.segment._defects_lines import lattice
+
+    def line(y0, x0, y1, x1, n=200):
+        t = np.linspace(0, 1, n)
+        return np.round(y0 + t * (y1 - y0)).astype(int), np.round(x0 + t * (x1 - x0)).astype(int)
+
+    grid = [line(0, 50, 200, 50), line(0, 120, 200, 120), line(60, 0, 60, 200), line(140, 0, 140, 200)]
+    assert lattice(grid).tolist() == [True] * 4
+    # two scratches crossing each other, and one crossing two parallel rails: no lattice
+    assert not lattice([line(0, 0, 200, 200), line(0, 200, 200, 0)]).any()
+    assert not lattice([line(0, 50, 200, 50), line(0, 120, 200, 120), line(100, 0, 100, 200)]).any()
+    # the same two lines crossing both rails at 45 degrees: no lattice either
+    assert not lattice([line(0, 50, 200, 50), line(0, 120, 200, 120), line(0, 0, 200, 200), line(40, 0, 200, 160)]).any()
+    # leads that stop 3 px short of their crossing still meet (LATTICE_REACH); 10 px short do not
+    short = [line(0, 50, 200, 50), line(0, 120, 200, 120), line(60, 53, 60, 200), line(140, 53, 140, 200)]
+    assert lattice(short).all()
+    assert not lattice([line(0, 50, 200, 50), line(0, 120, 200, 120), line(60, 60, 60, 200), line(140, 60, 140, 200)]).any()
+    assert lattice([]).shape == (0,)
+
 def test_text_quality(stamped, chelsea):
     damaged, truth = stamped
     mask = text(damaged)

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from . import _forest
 
 __all__ = ["line_response", "centrelines", "link", "bridge", "chain_props", "parallel_support", "bend", "side_difference",
-           "FEATURES", "FOREST", "NEAR_GREY", "features", "scratch_probability"]
+           "lattice", "FEATURES", "FOREST", "NEAR_GREY", "features", "scratch_probability"]
 
 
 def _rotation(shape: tuple[int, int], degrees: float, pad: int) -> tuple[np.ndarray, tuple[int, int]]:
@@ -312,6 +312,62 @@ def bend(ys: np.ndarray, xs: np.ndarray) -> float:
         return 0.0
     coef = np.polyfit(u, v, 2)
     return abs(coef[0]) * span**2 / 4 / span
+
+
+#: Lines within this many degrees of a right angle cross "at right angles" in :func:`lattice`
+#: (window leads seen in perspective: 80 to 90 degrees).
+LATTICE_ANGLE = 75.0
+#: Lines within this many degrees of each other are parallel in :func:`lattice`.
+LATTICE_PARALLEL = 10.0
+#: px a crossing may lie beyond a line's ends (a lead that stops just short of the frame).
+LATTICE_REACH = 4.0
+
+
+def _segment(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A chain as a straight segment: (centre (x, y), unit direction, first and last position along it)."""
+    p = np.stack([xs, ys], 1).astype(np.float64)
+    centre = p.mean(0)
+    if len(p) < 2:
+        return centre, np.array([1.0, 0.0]), 0.0, 0.0
+    _, _, vt = np.linalg.svd(p - centre, full_matrices=False)
+    along = (p - centre) @ vt[0]
+    return centre, vt[0], float(along.min()), float(along.max())
+
+
+def _cross(a: tuple[np.ndarray, np.ndarray, float, float], b: tuple[np.ndarray, np.ndarray, float, float]) -> bool:
+    """Whether segments ``a`` and ``b`` cross (within :data:`LATTICE_REACH`) at nearly a right angle."""
+    (ca, da, la, ha), (cb, db, lb, hb) = a, b
+    if abs(float(da @ db)) > np.cos(np.radians(LATTICE_ANGLE)):
+        return False
+    ta, tb = np.linalg.solve(np.array([da, -db]).T, cb - ca)
+    return la - LATTICE_REACH <= ta <= ha + LATTICE_REACH and lb - LATTICE_REACH <= tb <= hb + LATTICE_REACH
+
+
+def lattice(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Which of ``lines`` (each its rows and columns) belong to a lattice: bool, one per line.
+
+    Two parallel lines both crossed, nearly at right angles, by the same two
+    other lines make a lattice (the leads of a window, a grid of tiles or
+    panes, a trellis); the two belong to it, and so do the two crossing
+    lines when they are parallel to each other too. Scratches do not make
+    one: a scratch may cross another scratch or a real line, but scratches
+    do not form such a grid.
+    """
+    segments = [_segment(ys, xs) for ys, xs in lines]
+    n = len(segments)
+    crosses = np.zeros((n, n), bool)
+    for a in range(n):
+        for b in range(a + 1, n):
+            crosses[a, b] = crosses[b, a] = _cross(segments[a], segments[b])
+    out = np.zeros(n, bool)
+    parallel = np.cos(np.radians(LATTICE_PARALLEL))
+    for a in range(n):
+        for b in range(a + 1, n):
+            if abs(float(segments[a][1] @ segments[b][1])) >= parallel:
+                shared = crosses[a] & crosses[b]
+                if shared.sum() >= 2:
+                    out[a] = out[b] = True
+    return out
 
 
 def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np.ndarray, n_angles: int, dist: float) -> float:
