@@ -334,15 +334,6 @@ def _segment(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, fl
     return centre, vt[0], float(along.min()), float(along.max())
 
 
-def _cross(a: tuple[np.ndarray, np.ndarray, float, float], b: tuple[np.ndarray, np.ndarray, float, float]) -> bool:
-    """Whether segments ``a`` and ``b`` cross (within :data:`LATTICE_REACH`) at nearly a right angle."""
-    (ca, da, la, ha), (cb, db, lb, hb) = a, b
-    if abs(float(da @ db)) > np.cos(np.radians(LATTICE_ANGLE)):
-        return False
-    ta, tb = np.linalg.solve(np.array([da, -db]).T, cb - ca)
-    return la - LATTICE_REACH <= ta <= ha + LATTICE_REACH and lb - LATTICE_REACH <= tb <= hb + LATTICE_REACH
-
-
 def lattice(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Which of ``lines`` (each its rows and columns) belong to a lattice: bool, one per line.
 
@@ -351,23 +342,36 @@ def lattice(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     panes, a trellis); the two belong to it, and so do the two crossing
     lines when they are parallel to each other too. Scratches do not make
     one: a scratch may cross another scratch or a real line, but scratches
-    do not form such a grid.
+    do not form such a grid. Each line is taken as the straight segment
+    along its principal axis.
     """
+    n = len(lines)
+    if n < 4:
+        return np.zeros(n, bool)
     segments = [_segment(ys, xs) for ys, xs in lines]
-    n = len(segments)
-    crosses = np.zeros((n, n), bool)
-    for a in range(n):
-        for b in range(a + 1, n):
-            crosses[a, b] = crosses[b, a] = _cross(segments[a], segments[b])
-    out = np.zeros(n, bool)
-    parallel = np.cos(np.radians(LATTICE_PARALLEL))
-    for a in range(n):
-        for b in range(a + 1, n):
-            if abs(float(segments[a][1] @ segments[b][1])) >= parallel:
-                shared = crosses[a] & crosses[b]
-                if shared.sum() >= 2:
-                    out[a] = out[b] = True
-    return out
+    centre = np.array([c for c, _, _, _ in segments])
+    direction = np.array([d for _, d, _, _ in segments])
+    lo = np.array([a for _, _, a, _ in segments])
+    hi = np.array([b for _, _, _, b in segments])
+    cos = np.abs(direction @ direction.T)
+
+    def cross2(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+
+    # line a at position t_a meets line b at position t_b: centre_a + t_a dir_a = centre_b + t_b dir_b
+    r = centre[None, :, :] - centre[:, None, :]  # [a, b] = centre_b - centre_a
+    da, db = direction[:, None, :], direction[None, :, :]
+    det = cross2(da, db)
+    square = cos <= np.cos(np.radians(LATTICE_ANGLE))  # also keeps det away from 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ta = cross2(r, db) / det
+        tb = cross2(r, da) / det
+    crosses = (square & (ta >= lo[:, None] - LATTICE_REACH) & (ta <= hi[:, None] + LATTICE_REACH)
+               & (tb >= lo[None, :] - LATTICE_REACH) & (tb <= hi[None, :] + LATTICE_REACH))
+    shared = crosses.astype(np.int32) @ crosses.astype(np.int32)  # [a, b]: lines crossing both
+    pairs = (cos >= np.cos(np.radians(LATTICE_PARALLEL))) & (shared >= 2)
+    np.fill_diagonal(pairs, False)
+    return pairs.any(axis=1)
 
 
 def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np.ndarray, n_angles: int, dist: float) -> float:
