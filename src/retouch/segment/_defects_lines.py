@@ -181,11 +181,18 @@ def link(candidates: np.ndarray, angle: np.ndarray, n_angles: int) -> tuple[np.n
     return labels, count
 
 
+def _axes(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A chain's pixels as (x, y) points: (the points, their centre, the principal axes as rows,
+    the first along the chain)."""
+    p = np.stack([xs, ys], 1).astype(np.float64)
+    centre = p.mean(0)
+    _, _, vt = np.linalg.svd(p - centre, full_matrices=False)
+    return p, centre, vt
+
+
 def _ends(ys: np.ndarray, xs: np.ndarray, tail: float = 12.0) -> list[tuple[np.ndarray, np.ndarray]]:
     """The two end points of a chain and the outward direction at each."""
-    p = np.stack([xs, ys], 1).astype(np.float64)
-    c = p.mean(0)
-    _, _, vt = np.linalg.svd(p - c, full_matrices=False)
+    p, c, vt = _axes(ys, xs)
     axis = vt[0]
     u = (p - c) @ axis
     out = []
@@ -301,11 +308,10 @@ def bend(ys: np.ndarray, xs: np.ndarray) -> float:
     bow over the chain's span (``|a| span^2 / 4`` from the chord's middle).
     A straight line gives 0, a quarter circle about 0.15.
     """
-    p = np.stack([xs, ys], 1).astype(np.float64)
-    p -= p.mean(0)
-    if len(p) < 5:
+    if len(ys) < 5:
         return 0.0
-    _, _, vt = np.linalg.svd(p, full_matrices=False)
+    p, centre, vt = _axes(ys, xs)
+    p -= centre
     u, v = p @ vt[0], p @ vt[1]
     span = float(u.max() - u.min())
     if span < 1:
@@ -323,17 +329,6 @@ LATTICE_PARALLEL = 10.0
 LATTICE_REACH = 4.0
 
 
-def _segment(ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
-    """A chain as a straight segment: (centre (x, y), unit direction, first and last position along it)."""
-    p = np.stack([xs, ys], 1).astype(np.float64)
-    centre = p.mean(0)
-    if len(p) < 2:
-        return centre, np.array([1.0, 0.0]), 0.0, 0.0
-    _, _, vt = np.linalg.svd(p - centre, full_matrices=False)
-    along = (p - centre) @ vt[0]
-    return centre, vt[0], float(along.min()), float(along.max())
-
-
 def lattice(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Which of ``lines`` (each its rows and columns) belong to a lattice: bool, one per line.
 
@@ -348,11 +343,12 @@ def lattice(lines: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     n = len(lines)
     if n < 4:
         return np.zeros(n, bool)
-    segments = [_segment(ys, xs) for ys, xs in lines]
-    centre = np.array([c for c, _, _, _ in segments])
-    direction = np.array([d for _, d, _, _ in segments])
-    lo = np.array([a for _, _, a, _ in segments])
-    hi = np.array([b for _, _, _, b in segments])
+    centre, direction, lo, hi = (np.empty((n, 2)), np.empty((n, 2)), np.empty(n), np.empty(n))
+    for k, (ys, xs) in enumerate(lines):  # each line as the straight segment along its principal axis
+        p, centre[k], vt = _axes(ys, xs)
+        direction[k] = vt[0]
+        along = (p - centre[k]) @ vt[0]
+        lo[k], hi[k] = along.min(), along.max()
     cos = np.abs(direction @ direction.T)
 
     def cross2(u: np.ndarray, v: np.ndarray) -> np.ndarray:
