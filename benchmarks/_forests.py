@@ -9,6 +9,7 @@ same rows give the same forest.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 from benchmarks._data import cbsd68_images, grabcut_pairs, read_image
 from retouch._convert import to_gray, to_rgb, to_uint8
 
-__all__ = ["arguments", "cached", "fit", "grabcut_photos"]
+__all__ = ["arguments", "cached", "extract", "fit", "grabcut_photos"]
 
 
 def arguments(doc: str, *, out: str, threshold: float, what: str, argv: list[str] | None) -> argparse.Namespace:
@@ -81,3 +82,27 @@ def grabcut_photos(data: Path, limit: int) -> Iterator[tuple[int, str, np.ndarra
         if image.ndim == 2:
             image = np.dstack([image] * 3)
         yield i, f"{i + 1}/{len(pairs)} {pair.name}", image, to_rgb(to_uint8(to_gray(image)))
+
+
+def extract(data: Path, limit: int, versions: Callable[[int, np.ndarray, np.ndarray], list[tuple[np.ndarray, np.ndarray, bool]]],
+            rows: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]], what: str) -> tuple[np.ndarray, ...]:
+    """The rows of every version of every training photo, then each row's photo index and whether it is black and white.
+
+    ``versions(i, image, luma)`` gives photo ``i``'s (damaged photo, true damage, grey) versions;
+    ``rows(damaged, truth)`` gives the arrays of one version (features, labels, ...), one row per
+    thing found; ``what`` names those things on the progress lines.
+    """
+    columns: list[list[np.ndarray]] = []
+    photo, grey = [], []
+    t0 = time.perf_counter()
+    for i, progress, image, luma in grabcut_photos(data, limit):
+        for damaged, truth, is_grey in versions(i, image, luma):
+            arrays = rows(damaged, truth)
+            columns = columns or [[] for _ in arrays]
+            for column, array in zip(columns, arrays):
+                column.append(array)
+            photo.append(np.full(len(arrays[0]), i))
+            grey.append(np.full(len(arrays[0]), is_grey))
+        print(f"{progress}: {sum(len(p) for p in photo)} {what}", flush=True)
+    print(f"extracted in {time.perf_counter() - t0:.0f} s")
+    return tuple(np.concatenate(a) for a in (*columns, photo, grey))

@@ -48,7 +48,6 @@ by parity) of the chains' precision and recall; copy the file to
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -98,23 +97,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/ to ship it")
 
 
+def _versions(i: int, image: np.ndarray, luma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    clean = np.zeros(image.shape[:2], bool)
+    versions = [(*damage(image, "scratches", seed + i), False) for seed in SEEDS] + [(image, clean, False)]
+    versions += [(*damage(image, "scratches", seed + i, scratch_style=style), False) for style, seed in STYLED]
+    return versions + [(*damage(luma, "scratches", GREY_SEED + i), True), (luma, clean, True)]
+
+
 def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
-    xs, ys, photo, grey = [], [], [], []
-    t0 = time.perf_counter()
-    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
-        clean = np.zeros(image.shape[:2], bool)
-        versions = [(*damage(image, "scratches", seed + i), False) for seed in SEEDS] + [(image, clean, False)]
-        versions += [(*damage(image, "scratches", seed + i, scratch_style=style), False) for style, seed in STYLED]
-        versions += [(*damage(luma, "scratches", GREY_SEED + i), True), (luma, clean, True)]
-        for damaged, truth, is_grey in versions:
-            x, y = chain_rows(damaged, truth)
-            xs.append(x)
-            ys.append(y)
-            photo.append(np.full(len(y), i))
-            grey.append(np.full(len(y), is_grey))
-        print(f"{progress}: {sum(len(y) for y in ys)} chains", flush=True)
-    print(f"extracted in {time.perf_counter() - t0:.0f} s")
-    return tuple(np.concatenate(a) for a in (xs, ys, photo, grey))
+    return _forests.extract(data, limit, _versions, chain_rows, "chains")
 
 
 if __name__ == "__main__":

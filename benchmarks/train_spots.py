@@ -39,7 +39,6 @@ candidates' area; copy the two files to ``src/retouch/segment/`` to ship them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -101,25 +100,17 @@ def _specked_and_clean(image: np.ndarray, seeds: list[int], *, grey: bool) -> li
     return [(*damage(image, "spots", seed), grey) for seed in seeds] + [(image, np.zeros(image.shape[:2], bool), grey)]
 
 
+def _versions(i: int, image: np.ndarray, luma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    versions = _specked_and_clean(image, [seed + i for seed in SEEDS], grey=False)
+    versions += _specked_and_clean(luma, [GREY_SEED + i], grey=True)
+    for scale, seed in SCALES:
+        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        versions += _specked_and_clean(small, [seed + i], grey=False)
+    return versions
+
+
 def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
-    xs, ys, areas, photo, grey = [], [], [], [], []
-    t0 = time.perf_counter()
-    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
-        versions = _specked_and_clean(image, [seed + i for seed in SEEDS], grey=False)
-        versions += _specked_and_clean(luma, [GREY_SEED + i], grey=True)
-        for scale, seed in SCALES:
-            small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-            versions += _specked_and_clean(small, [seed + i], grey=False)
-        for damaged, truth, is_grey in versions:
-            x, y, a = candidate_rows(damaged, truth)
-            xs.append(x)
-            ys.append(y)
-            areas.append(a)
-            photo.append(np.full(len(y), i))
-            grey.append(np.full(len(y), is_grey))
-        print(f"{progress}: {sum(len(y) for y in ys)} candidates", flush=True)
-    print(f"extracted in {time.perf_counter() - t0:.0f} s")
-    return tuple(np.concatenate(a) for a in (xs, ys, areas, photo, grey))
+    return _forests.extract(data, limit, _versions, candidate_rows, "candidates")
 
 
 if __name__ == "__main__":
