@@ -405,3 +405,20 @@ def test_click_outside_the_image(tmp_path, coffee):
     r = run("segment", src, "--method", "clicks", "--click", "700,10", "-o", tmp_path / "m.png")
     assert_user_error(r, "outside the 600x400 image")
     assert files(tmp_path) == ["coffee.png"]
+
+
+def test_restore_spot_certainty(tmp_path, chelsea):
+    """--spot-certainty reaches the dust detector: lower marks at least as much; bad values are one-line errors."""
+    damaged, _ = _damaged(chelsea)
+    src = io.write(tmp_path / "scan.png", damaged)
+    masks = {}
+    for c in ("0.1", "0.9"):
+        r = run("restore", src, "--spots", "--spot-certainty", c, "-o", tmp_path / f"o{c}.png", "--save-mask", tmp_path / f"m{c}.png")
+        assert r.exit_code == 0, r.stderr
+        masks[c] = io.read_mask(tmp_path / f"m{c}.png")
+    assert (masks["0.1"] >= masks["0.9"]).all() and masks["0.1"].sum() > masks["0.9"].sum()
+    assert_user_error(run("restore", src, "--spot-certainty", "1.5", "-o", tmp_path / "x.png"),
+                      "segment method 'spots': certainty: Input should be less than 1 (got 1.5)")
+    assert_user_error(run("restore", src, "--no-spots", "--spot-certainty", "0.2", "-o", tmp_path / "y.png"),
+                      "spot_certainty is a setting of the spots detector, which is not chosen")
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()

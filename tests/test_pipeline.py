@@ -152,3 +152,22 @@ def test_recipe_json_is_plain_data():
     data = json.loads(r.to_json())
     assert data["segment"][0] == {"method": "grabcut", "box": [1.0, 2.0, 30.0, 40.0]} or data["segment"][0]["method"] == "grabcut"
     assert data["refine"][-1] == {"method": "grow", "pixels": 4.0}
+
+
+def test_restore_fills_only_what_it_found_and_passes_spot_certainty(coffee):
+    from retouch.segment import spots
+
+    rng = np.random.default_rng(5)
+    damaged = coffee.copy()
+    for _ in range(20):
+        y, x = int(rng.integers(20, 380)), int(rng.integers(20, 580))
+        damaged[y - 3 : y + 3, x - 3 : x + 3] = 245
+    before = damaged.copy()
+    restored, mask = retouch.restore(damaged, scratches=False, text=False, spot_certainty=0.2, return_mask=True)
+    assert np.array_equal(damaged, before)  # the input is left alone
+    assert np.array_equal(restored[~mask], damaged[~mask])
+    assert np.array_equal(mask, retouch.refine.grow(spots(damaged, certainty=0.2), pixels=1))
+    _, default = retouch.restore(damaged, scratches=False, text=False, return_mask=True)
+    assert (mask >= default).all()
+    with pytest.raises(RetouchError, match=r"^spot_certainty is a setting of the spots detector, which is not chosen$"):
+        retouch.restore(damaged, spots=False, spot_certainty=0.2)

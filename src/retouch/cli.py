@@ -428,6 +428,8 @@ def restore(
     text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps."),
     grow: float = typer.Option(1, "--grow", help="Grow the detected mask by this many pixels."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto)."),
+    spot_certainty: Optional[float] = typer.Option(
+        None, "--spot-certainty", help="How sure the dust detector must be, 0 to 1 (default 0.3): lower finds more dust and marks more that is not."),
     save_mask: Optional[Path] = typer.Option(None, "--save-mask", help="Also write the detected mask."),
     overwrite: bool = Overwrite,
     max_pixels: int = MaxPixels,
@@ -444,7 +446,7 @@ def restore(
         chosen = {k: bool(v) for k, v in flags.items()}
     else:
         chosen = {k: v is not False for k, v in flags.items()}
-    rec = recipe_for_restore(**chosen, grow=grow, method=method)
+    rec = recipe_for_restore(**chosen, grow=grow, method=method, spot_certainty=spot_certainty)
     output = output or _default_output(image, "restored")
     _check_output(output, [image], overwrite)
     if save_mask is not None:

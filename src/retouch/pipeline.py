@@ -689,16 +689,19 @@ def recipe_for_remove(
 
 
 def recipe_for_restore(
-    *, scratches: bool = True, spots: bool = True, text: bool = True, grow: float = 1, method: str | None = None
+    *, scratches: bool = True, spots: bool = True, text: bool = True, grow: float = 1, method: str | None = None,
+    spot_certainty: float | None = None,
 ) -> Recipe:
     """The :class:`Recipe` that :func:`restore` runs."""
     steps = [name for name, on in (("scratches", scratches), ("spots", spots), ("text", text)) if on]
     if not steps:
         raise RetouchError("choose at least one detector: scratches, spots or text")
+    if spot_certainty is not None and not spots:
+        raise RetouchError("spot_certainty is a setting of the spots detector, which is not chosen")
     refine = [{"method": "grow", "pixels": grow}] if grow else []
-    return Recipe.from_dict(
-        {"segment": [{"method": s} for s in steps], "refine": refine, "inpaint": {"method": method or _default_inpaint()}}
-    )
+    segment = [{"method": s, "certainty": spot_certainty} if s == "spots" and spot_certainty is not None else {"method": s}
+               for s in steps]
+    return Recipe.from_dict({"segment": segment, "refine": refine, "inpaint": {"method": method or _default_inpaint()}})
 
 
 def restore(
@@ -709,6 +712,7 @@ def restore(
     text: bool = True,
     grow: float = 1,
     method: str | None = None,
+    spot_certainty: float | None = None,
     return_mask: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Find scratches, dust spots and overlaid text, and fill them.
@@ -727,6 +731,10 @@ def restore(
         10 photos of ``benchmarks/restore.py``).
     method : str, optional
         Inpainting method; default ``auto``.
+    spot_certainty : float, optional
+        The spots detector's ``certainty`` (see
+        :func:`retouch.segment.spots`; 0.3 by default): lower finds more
+        dust on a heavily dusted scan and marks more of what is not dust.
     return_mask : bool
         Also return the mask that was filled.
 
@@ -736,7 +744,8 @@ def restore(
         The restored image (and the mask). A photo with no damage found
         comes back unchanged.
     """
-    recipe = recipe_for_restore(scratches=scratches, spots=spots, text=text, grow=grow, method=method)
+    recipe = recipe_for_restore(scratches=scratches, spots=spots, text=text, grow=grow, method=method,
+                                spot_certainty=spot_certainty)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmptyMaskWarning)
         result = recipe.apply(image)

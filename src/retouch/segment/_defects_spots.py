@@ -47,7 +47,8 @@ trained by ``benchmarks/train_spots.py`` on every candidate found on the
 GrabCut set's photos (less the seven that are also CBSD68 test photos) with drawn specks and clean, in colour and in
 black and white, and (for the colour forest) shrunk to half and 0.7 of
 their size, so texture as fine for its pixel size as a small scan's is
-seen in training; a candidate is a speck when at least 30 % of the trees say so.
+seen in training; a candidate is a speck when at least ``certainty`` of the trees
+(0.3 by default) say so.
 """
 
 from __future__ import annotations
