@@ -246,6 +246,11 @@ def test_drop_wand_modifiers_brush_refine_and_threshold(page, photo_png):
     # an automatic detector: D, then its Find button
     if page.is_visible("[data-tool='detect']"):
         page.keyboard.press("d")
+        # a slider stops one step inside an exclusive bound, so it never sends a value the model refuses
+        bounds = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll("input[type=range][data-setting]")]
+            .filter(i => ['certainty', 'min_contrast'].includes(i.dataset.setting)).map(i => [i.dataset.setting, [i.min, i.max, i.value]]))""")
+        assert bounds["certainty"] == ["0.01", "0.99", "0.3"], bounds  # spots: greater than 0, less than 1
+        assert bounds["min_contrast"][:2] == ["0.01", "1"], bounds  # greater than 0, at most 1
         first_detector = page.locator("[data-detector]").first
         name = first_detector.get_attribute("data-detector")
         first_detector.click()

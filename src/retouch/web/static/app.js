@@ -424,11 +424,13 @@
         const step = p.type === "integer" ? 1 : (hi !== undefined && lo !== undefined && hi - lo <= 2 ? 0.01 : (hi !== undefined && hi - (lo || 0) <= 20 ? 0.1 : 0.5));
         const hint = SLIDERS[name];
         const slider = !p.optional && ((lo !== undefined && hi !== undefined && hi - lo <= 1000) || (hint && lo !== undefined));
-        const sMax = hi !== undefined ? hi : hint && hint[1];
         const sStep = hint && hi === undefined ? hint[2] : step;
+        // an exclusive bound (greater than 0, less than 1) is not a value the model takes: stop one step inside it
+        const sMin = p.minimum ?? (p.exclusiveMinimum !== undefined ? p.exclusiveMinimum + sStep : undefined);
+        const sMax = hi === undefined ? hint && hint[1] : p.maximum ?? p.exclusiveMaximum - sStep;
         if (slider) {
-          input = el("input", { type: "range", min: lo, max: sMax, step: sStep, "data-setting": name });
-          input.value = def ?? lo;
+          input = el("input", { type: "range", min: sMin, max: sMax, step: sStep, "data-setting": name });
+          input.value = def ?? sMin;
           const out = el("output", { text: String(input.value) });
           input.addEventListener("input", () => { out.textContent = input.value; });
           get = () => Number(input.value);
