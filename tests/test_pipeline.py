@@ -168,6 +168,6 @@ def test_restore_fills_only_what_it_found_and_passes_spot_certainty(coffee):
     assert np.array_equal(restored[~mask], damaged[~mask])
     assert np.array_equal(mask, retouch.refine.grow(spots(damaged, certainty=0.2), pixels=1))
     _, default = retouch.restore(damaged, scratches=False, text=False, return_mask=True)
-    assert (mask >= default).all()
+    assert (mask >= default).all() and mask.sum() > default.sum()  # measured 135 px more (before growing)
     with pytest.raises(RetouchError, match=r"^spot_certainty is a setting of the spots detector, which is not chosen$"):
         retouch.restore(damaged, spots=False, spot_certainty=0.2)

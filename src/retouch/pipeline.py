@@ -699,8 +699,8 @@ def recipe_for_restore(
     if spot_certainty is not None and not spots:
         raise RetouchError("spot_certainty is a setting of the spots detector, which is not chosen")
     refine = [{"method": "grow", "pixels": grow}] if grow else []
-    segment = [{"method": s, "certainty": spot_certainty} if s == "spots" and spot_certainty is not None else {"method": s}
-               for s in steps]
+    settings = {"spots": {"certainty": spot_certainty}} if spot_certainty is not None else {}
+    segment = [{"method": s, **settings.get(s, {})} for s in steps]
     return Recipe.from_dict({"segment": segment, "refine": refine, "inpaint": {"method": method or _default_inpaint()}})
 
 
