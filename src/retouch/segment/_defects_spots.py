@@ -1,4 +1,4 @@
-"""Private machinery of :func:`retouch.segment.spots`: speck candidates, their measures and the forest.
+"""Private machinery of :func:`retouch.segment.spots`: speck candidates, their measures and the model that weighs them.
 
 A speck is found against a robust local background, the median of a window
 about twice as wide as the largest speck (the median ignores anything
@@ -40,15 +40,31 @@ around it):
 - ``ring_beat``: the share of a ring 2 to 4 px outside the speck at least
   as light (dark) as the speck's median luma: a speck stands out from
   everything right around it, about 0; a fleck of texture, 0.04 or more;
-- ``area``: its size in pixels.
+- ``area``: its size in pixels;
+- its profile, shape and edge: ``core`` and ``core75``, the share of it
+  at least half and three quarters as far from the background as its
+  peak (a laid-over blotch is flat-topped, a natural blob often peaks in
+  the middle); ``solidity`` (its area over its convex hull's) and
+  ``axes`` (its short axis over its long one); ``edge``, the mean
+  gradient on its edge over its peak (crisp or soft);
+- its ring 2 to 3 px outside: ``ring_z``, how far its median luma is
+  beyond the ring's median, in units of the ring's spread;
+  ``sector_min`` and ``sector_share``, the weakest contrast over eight
+  angular sectors of the ring (over the peak) and the share of sectors
+  with a contrast of at least 0.3 of the peak (dust stands out on every
+  side; a blob cut from a larger dark shape has a side where it does
+  not); ``ring_spread``, that ring's standard deviation of luma;
+- ``inner_spread``: the spread of luma inside it, over its peak;
+- ``colour_cosine``: the cosine between its mean colour and its
+  background's (grey dust over a colourful background points elsewhere).
 
-The measures are weighed by a random forest (:func:`speck_probability`),
+The measures are weighed by gradient-boosted trees (:func:`speck_probability`),
 trained by ``benchmarks/train_spots.py`` on every candidate found on the
 GrabCut set's photos (less the seven that are also CBSD68 test photos) with drawn specks and clean, in colour and in
-black and white, and (for the colour forest) shrunk to half and 0.7 of
+black and white, and (for the colour model) shrunk to half and 0.7 of
 their size, so texture as fine for its pixel size as a small scan's is
-seen in training; a candidate is a speck when at least ``certainty`` of the trees
-(0.3 by default) say so.
+seen in training; a candidate is a speck when the model's probability
+that it is one is at least ``certainty`` (0.3 by default).
 """
 
 from __future__ import annotations
@@ -62,7 +78,7 @@ from scipy import ndimage as ndi
 
 from . import _forest
 
-__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "FORESTS"]
+__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "MODELS"]
 
 _EIGHT = np.ones((3, 3), bool)
 _WINDOW = 12
@@ -147,13 +163,16 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     lum_speck = lum[m]
     wide_ring = cv2.dilate(m.view(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~near1
     sign = 1.0 if cand.light else -1.0
-    beat = float((sign * lum[wide_ring] >= sign * np.median(lum_speck)).mean()) if wide_ring.any() else 0.0
+    median = float(np.median(lum_speck))
+    beat = float((sign * lum[wide_ring] >= sign * median).mean()) if wide_ring.any() else 0.0
     lum_in, lum_bg = float(mean.mean()), float(base.mean())
     if cand.light:
         cover = (lum_in - lum_bg) / max(1e-3, 1.0 - lum_bg)
     else:
         cover = (lum_bg - lum_in) / max(1e-3, lum_bg)
     return {
+        **_profile(crop, back, lum, m, ring, sign, cand.peak, median),
+        "colour_cosine": _cosine(crop[m].mean(axis=0), base),
         "cover": cover,
         "growth": float("inf") if edge else float(grown.sum() / m.sum()),
         "peak": cand.peak,
@@ -170,20 +189,83 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     }
 
 
-# --- the forest that weighs the measures ------------------------------------------------------
+def _medians(values: np.ndarray, group: np.ndarray, groups: int) -> np.ndarray:
+    """The median of ``values`` in each of the ``groups`` groups that has any (as ``np.median`` gives it)."""
+    ordered = values[np.lexsort((values, group))]
+    counts = np.bincount(group, minlength=groups)
+    starts = np.cumsum(counts) - counts
+    some = counts > 0
+    low, high = (starts + (counts - 1) // 2)[some], (starts + counts // 2)[some]
+    return (ordered[low] + ordered[high]) / 2
 
-#: The measures the forest reads, in order, then the candidate's saturation over its background's.
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-6))
+
+
+def _profile(crop: np.ndarray, back: np.ndarray, lum: np.ndarray, m: np.ndarray, ring: np.ndarray,
+             sign: float, peak: float, median: float) -> dict[str, float]:
+    """The measures of the speck's profile, shape, edge and ring (see the module docstring);
+    ``median``: the speck's median luma."""
+    peak = max(peak, 1e-3)
+    d = (sign * (crop - back)).max(axis=2)[m]
+    ys, xs = np.nonzero(m)
+    area = len(ys)
+    solidity, axes = 1.0, 1.0
+    if area >= 3:
+        hull = np.zeros(m.shape, np.uint8)
+        cv2.fillConvexPoly(hull, cv2.convexHull(np.stack([xs, ys], 1).astype(np.int32)), 1)
+        solidity = area / max(int(hull.sum()), 1)
+        # the axes of the pixels' spread (covariance plus a pixel's own, 1/12 in each direction)
+        dx, dy = xs - xs.mean(), ys - ys.mean()
+        a, c, b = (dx @ dx) / (area - 1) + 1 / 12, (dy @ dy) / (area - 1) + 1 / 12, (dx @ dy) / (area - 1)
+        half = np.hypot((a - c) / 2, b)
+        axes = float(np.sqrt(((a + c) / 2 - half) / ((a + c) / 2 + half)))
+    mu = m.view(np.uint8)
+    gradient = np.hypot(cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)) / 8
+    band = cv2.dilate(mu, _DISK1).astype(bool) & ~cv2.erode(mu, _DISK1).astype(bool)
+    inner = cv2.erode(mu, _DISK1).astype(bool)
+    ring_z = sector_min = sector_share = ring_spread = 0.0
+    if ring.any():
+        around = lum[ring]
+        ring_spread = float(around.std())
+        ring_z = sign * (median - float(np.median(around))) / (ring_spread + 0.01)
+        ry, rx = np.nonzero(ring)
+        sector = ((np.arctan2(ry - ys.mean(), rx - xs.mean()) + np.pi) / (2 * np.pi) * 8).astype(int) % 8
+        contrast = sign * (median - around)
+        sectors = _medians(contrast, sector, 8)
+        sector_min = float(sectors.min()) / peak
+        sector_share = float(np.mean(sectors > 0.3 * peak))
+    return {
+        "core": float((d >= 0.5 * peak).mean()),
+        "core75": float((d >= 0.75 * peak).mean()),
+        "solidity": float(solidity),
+        "axes": axes,
+        "edge": min(float(gradient[band].mean()) / peak, 10.0) if band.any() else 0.0,
+        "ring_z": float(np.clip(ring_z, -20, 20)),
+        "sector_min": float(np.clip(sector_min, -5, 5)),
+        "sector_share": sector_share,
+        "ring_spread": ring_spread,
+        "inner_spread": min(float(lum[inner].std()) / peak, 10.0) if inner.sum() >= 2 else 0.0,
+    }
+
+
+# --- the model that weighs the measures ------------------------------------------------------
+
+#: The measures the model reads, in order, then the candidate's saturation over its background's.
 FEATURES = ("peak", "saturation", "background_saturation", "cover", "like", "halo", "growth", "spread",
-            "flatness", "extreme", "ring_beat", "area", "light")
-#: Two random forests (OpenCV's ``cv2.ml.RTrees``) trained by ``benchmarks/train_spots.py`` on the
-#: candidates of the GrabCut set's photos (less the seven that are CBSD68 test photos) with drawn specks (``benchmarks._damage``) and clean:
-#: one on the colour photos (and copies shrunk to 0.5 and 0.7), one on their black and white
-#: versions (where greyness tells nothing).
-FORESTS = {kind: Path(__file__).with_name(f"_spots_forest_{kind}.yml.gz") for kind in ("colour", "grey")}
+            "flatness", "extreme", "ring_beat", "area", "light",
+            "core", "core75", "solidity", "axes", "edge", "ring_z", "sector_min", "sector_share",
+            "ring_spread", "inner_spread", "colour_cosine")
+#: Two models of gradient-boosted trees trained by ``benchmarks/train_spots.py`` on the candidates
+#: of the GrabCut set's photos (less the seven that are CBSD68 test photos) with drawn specks
+#: (``benchmarks._damage``) and clean: one on the colour photos (and copies shrunk to 0.5 and 0.7),
+#: one on their black and white versions (where greyness tells nothing).
+MODELS = {kind: Path(__file__).with_name(f"_spots_model_{kind}.npz") for kind in ("colour", "grey")}
 
 
 def features(measures: list[dict[str, float]]) -> np.ndarray:
-    """``N x len(FEATURES) + 1`` float32 rows for the forest.
+    """``N x len(FEATURES) + 1`` float32 rows for the model.
 
     The area enters as its logarithm, infinite growth (a candidate that
     grows out of its window) and other outliers are clipped at 10, and the
@@ -201,9 +283,10 @@ def black_and_white(colour: np.ndarray, tolerance: float = 0.04) -> bool:
 
 
 def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -> np.ndarray:
-    """The share of the trees that take each candidate for a speck (0 to 1).
+    """The model's probability that each candidate is a speck (0 to 1).
 
     ``grey``: the candidates come from a black and white photo, and the
-    forest trained on black and white photos judges them.
+    model trained on black and white photos judges them.
     """
-    return _forest.probability(FORESTS["grey" if grey else "colour"], features(measures))
+    x = features(measures)
+    return _forest.boosted_probability(MODELS["grey" if grey else "colour"], x) if len(x) else np.zeros(0)

@@ -1,10 +1,17 @@
-"""The random forests the damage detectors ship with: loading them once, and their vote share.
+"""The tree models the damage detectors ship with: loading them once, and what they say of a row.
 
-Each forest is an OpenCV random forest (``cv2.ml.RTrees``) saved as
-gzipped YAML next to this module by a training script under
-``benchmarks/`` (``train_spots.py``, ``train_scratches.py``). OpenCV's
-``getVotes`` is not documented as safe to call from several threads on one
-forest, so every call holds one lock.
+Two kinds, each saved next to this module by a training script under
+``benchmarks/``:
+
+- a random forest, OpenCV's ``cv2.ml.RTrees`` saved as gzipped YAML
+  (``train_scratches.py``); what it says of a row is the share of its trees
+  that vote for class 1. OpenCV's ``getVotes`` is not documented as safe to
+  call from several threads on one forest, so every call holds one lock;
+- gradient-boosted trees (``train_spots.py``, fitted by scikit-learn's
+  ``HistGradientBoostingClassifier``) written out as plain arrays in a
+  ``.npz`` file (:func:`save_boosted`) and walked by a numba loop, so
+  running them needs no scikit-learn; what they say of a row is the
+  probability of class 1.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numba import njit
 
-__all__ = ["load", "probability", "vote_share"]
+__all__ = ["load", "probability", "vote_share", "save_boosted", "load_boosted", "boosted_probability"]
 
 _LOCK = threading.Lock()
 
@@ -46,3 +54,76 @@ def vote_share(forest: cv2.ml.RTrees, x: np.ndarray) -> np.ndarray:
         return np.zeros(len(x))
     counts = votes[1:].astype(np.float64)
     return counts[:, labels.index(1)] / np.maximum(counts.sum(axis=1), 1.0)
+
+
+# --- gradient-boosted trees as arrays -------------------------------------------------------------
+
+_BOOSTED_FIELDS = ("feature", "threshold", "missing_left", "left", "right", "value", "roots", "baseline")
+
+
+def save_boosted(path: Path, model) -> None:
+    """Write a fitted binary ``sklearn.ensemble.HistGradientBoostingClassifier`` to ``path`` (``.npz``).
+
+    Every tree's nodes go into one set of arrays (``roots``: where each tree
+    starts); a leaf is its own left and right child. Only numerical splits
+    are written (the models here are trained on numbers only).
+    """
+    trees = [predictor.nodes for (predictor,) in model._predictors]
+    if any(bool(t["is_categorical"].any()) for t in trees):
+        raise ValueError("categorical splits are not supported")
+    offsets = np.cumsum([0] + [len(t) for t in trees[:-1]])
+    nodes = np.concatenate(trees)
+    index = np.arange(len(nodes))
+    shift = np.repeat(offsets, [len(t) for t in trees])
+    leaf = nodes["is_leaf"].astype(bool)
+    arrays = {
+        "feature": np.where(leaf, 0, nodes["feature_idx"]).astype(np.int32),
+        "threshold": nodes["num_threshold"].astype(np.float64),
+        "missing_left": nodes["missing_go_to_left"].astype(bool),
+        "left": np.where(leaf, index, nodes["left"] + shift).astype(np.int32),
+        "right": np.where(leaf, index, nodes["right"] + shift).astype(np.int32),
+        "value": np.where(leaf, nodes["value"], 0.0).astype(np.float64),
+        "roots": offsets.astype(np.int32),
+        "baseline": np.float64(np.ravel(model._baseline_prediction)[0]),
+    }
+    np.savez_compressed(path, **arrays)
+
+
+@lru_cache(maxsize=4)
+def load_boosted(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of the boosted trees saved at ``path`` (read once per process)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"retouch's model {path} is missing: reinstall retouch")
+    with np.load(path) as z:
+        return {k: z[k] for k in _BOOSTED_FIELDS}
+
+
+def boosted_probability(path: Path, x: np.ndarray) -> np.ndarray:
+    """The probability of class 1 that the boosted trees at ``path`` give each row of ``x``."""
+    m = load_boosted(path)
+    x = np.ascontiguousarray(x, np.float64)
+    if len(x) == 0:
+        return np.zeros(0)
+    raw = _walk(x, m["feature"], m["threshold"], m["missing_left"], m["left"], m["right"], m["value"], m["roots"])
+    return 1.0 / (1.0 + np.exp(-(m["baseline"] + raw)))
+
+
+@njit(cache=True, nogil=True)
+def _walk(x, feature, threshold, missing_left, left, right, value, roots):  # pragma: no cover - compiled
+    """The sum over the trees of the leaf value each row of ``x`` reaches (a leaf is its own child)."""
+    out = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        total = 0.0
+        for root in roots:
+            node = root
+            while left[node] != node:
+                v = x[i, feature[node]]
+                if np.isnan(v):
+                    go_left = missing_left[node]
+                else:
+                    go_left = v <= threshold[node]
+                node = left[node] if go_left else right[node]
+            total += value[node]
+        out[i] = total
+    return out
+

@@ -286,15 +286,15 @@ def spots(
     candidate is measured: how grey it is against its surroundings' colour,
     how far it goes towards white or black (dust is opaque), how alone it
     stands (how much around it is like it, and whether anything right
-    around it is as light or dark), how crisp its edge is, and whether it
-    grows into a larger patch. A random forest trained on such measures
-    (of specks drawn over the GrabCut set's photos, at full size
-    and shrunk, and of everything else found on those photos, damaged and
-    clean) weighs them
-    together, so a speck in busy texture that is plainly grey, opaque and
-    crisp is kept although texture like it is nearby. Colourful specks are
-    never taken: dust is grey. The
-    mask covers each speck and one pixel of its edge.
+    around it is as light or dark), how crisp its edge is, whether it
+    stands out on every side, how flat its top is, and whether it grows
+    into a larger patch. Gradient-boosted trees trained on such measures
+    (of specks drawn over the GrabCut set's photos, at full size and
+    shrunk, and of everything else found on those photos, damaged and
+    clean) weigh them together, so a speck in busy texture that is
+    plainly grey, opaque and crisp is kept although texture like it is
+    nearby. Colourful specks are never taken: dust is grey. The mask
+    covers each speck and one pixel of its edge.
 
     Parameters
     ----------
@@ -312,28 +312,26 @@ def spots(
         Find light specks (dust on a negative scan), dark ones (dust on a
         print, sensor dust), or both.
     certainty : float
-        How sure the detector must be that a candidate is dust: the share
-        of its forest's trees that take it for a speck. Lower finds more
-        of the dust and marks more of what is not; on a heavily dusted
-        scan 0.15 or 0.2 finds more, on a photo that must not be touched
-        0.5 or more marks almost nothing. Measured on the 68 CBSD68 photos
-        of ``benchmarks/restore.py`` (mean per photo; clean: the share of
-        the undamaged photos marked):
+        How sure the detector must be that a candidate is dust: its
+        model's probability that the candidate is a speck. Lower finds
+        more of the dust and marks more of what is not; on a heavily
+        dusted scan 0.1 or 0.15 finds more, on a photo that must not be
+        touched 0.5 or more marks almost nothing. Measured on the 68
+        CBSD68 photos of ``benchmarks/restore.py`` (mean per photo; clean:
+        the share of the undamaged photos marked):
 
         =========  =========  ======  =====  =======
         certainty  precision  recall  F1     clean
         =========  =========  ======  =====  =======
-        0.1        0.68       0.69    0.65   0.31 %
-        0.2        0.78       0.64    0.68   0.14 %
-        0.3        0.85       0.59    0.67   0.08 %
-        0.5        0.90       0.52    0.63   0.03 %
-        0.7        0.93       0.47    0.59   0.01 %
+        0.1        0.79       0.70    0.72   0.12 %
+        0.2        0.84       0.67    0.72   0.07 %
+        0.3        0.86       0.65    0.72   0.05 %
+        0.5        0.89       0.62    0.71   0.03 %
+        0.7        0.91       0.59    0.70   0.02 %
         =========  =========  ======  =====  =======
 
-        The default, 0.3, was the best F1 with the forests before their
-        last retraining; with these, 0.25 scores 0.68 (and marks 0.10 % of
-        the clean photos). It was left at 0.3 rather than set to the best
-        value on the test photos.
+        F1 hardly moves from 0.1 to 0.5, so the default, 0.3, chosen
+        before these models were trained, was kept.
 
     Returns
     -------
@@ -347,14 +345,16 @@ def spots(
     made of specks (gravel, foliage, stars) is the hard case: dust on
     foliage or gravel is still often missed, and white glints (on water, a
     cup, an eye) look just like white dust and are sometimes taken. The
-    forests (one for colour photos, one for black and white ones, picked
+    models (one for colour photos, one for black and white ones, picked
     by whether the photo's channels are all equal) were trained by
     ``benchmarks/train_spots.py`` on the GrabCut set's photos with the
     default settings; other sizes and contrasts give them candidates of
     other sizes, judged by the same measures. On the 68 CBSD68 photos of
-    ``benchmarks/restore.py``, which they never saw, about 85 % of what is
-    marked is dust and 59 % of the dust is found (the hand-set tests and
-    weights used before, fitted on half of those photos: 79 % and 50 %).
+    ``benchmarks/restore.py``, which they never saw, about 86 % of what is
+    marked is dust and 65 % of the dust is found (F1 0.72); the random
+    forests used before found 59 % at 85 % (F1 0.67), and the hand-set
+    tests and weights before them, fitted on half of those photos, 50 %
+    at 79 %.
 
     References
     ----------
@@ -387,8 +387,8 @@ def spots(
 def _spot_candidates(
     image: np.ndarray, *, min_size: float, max_size: float, min_contrast: float, polarity: Polarity
 ) -> tuple[list[tuple[_spots.Candidate, dict[str, float]]], bool]:
-    """The candidates :func:`spots` weighs, each with its measures (what its forests were trained on),
-    and whether the photo is black and white (which forest weighs them)."""
+    """The candidates :func:`spots` weighs, each with its measures (what its models were trained on),
+    and whether the photo is black and white (which model weighs them)."""
     rgb = to_rgb(image)
     colour = to_float(rgb)
     window = int(2 * max_size + 1) | 1
@@ -407,7 +407,7 @@ def _spot_candidates(
 
 
 # Dust, lint and sensor spots are grey: a speck whose mean colour spreads more than this over its
-# channels is a flower, a berry or a coloured light, whatever the forest says (drawn dust 0.01 to
+# channels is a flower, a berry or a coloured light, whatever the model says (drawn dust 0.01 to
 # 0.1; glints on a red cup 0.2 to 0.3).
 _MAX_SATURATION = 0.15
 
