@@ -69,7 +69,7 @@ that it is one is at least ``certainty`` (0.3 by default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -78,7 +78,7 @@ from scipy import ndimage as ndi
 
 from . import _forest
 
-__all__ = ["Candidate", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "MODELS"]
+__all__ = ["Candidate", "Planes", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "MODELS"]
 
 _EIGHT = np.ones((3, 3), bool)
 _WINDOW = 12
@@ -131,16 +131,33 @@ def candidates(
     return out
 
 
-def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict[str, float]:
+@dataclass
+class Planes:
+    """What every candidate of one photo is measured against: the photo, its background, their
+    luma and the luma's gradient (computed once per photo, cropped per candidate)."""
+
+    colour: np.ndarray  # float H x W x C
+    background: np.ndarray  # float H x W x C
+    lum: np.ndarray = field(init=False)  # H x W, the mean of the channels
+    gradient: np.ndarray = field(init=False)  # H x W, the luma's Sobel gradient magnitude, per pixel step
+
+    def __post_init__(self) -> None:
+        self.lum = self.colour.mean(axis=2)
+        sobel = (cv2.Sobel(self.lum, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(self.lum, cv2.CV_32F, 0, 1, ksize=3))
+        self.gradient = np.hypot(*sobel) / 8
+
+
+def measure(planes: Planes, cand: Candidate) -> dict[str, float]:
     """The tests of a candidate (see the module docstring)."""
     y0, y1, x0, x1 = cand.box
-    crop = colour[y0:y1, x0:x1]
-    back = background[y0:y1, x0:x1]
+    crop = planes.colour[y0:y1, x0:x1]
+    back = planes.background[y0:y1, x0:x1]
     m = cand.mask
     inner = cv2.erode(m.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     if inner.sum() < 2:
         inner = m
-    mean = crop[inner].mean(axis=0)
+    crop_inner = crop[inner]
+    mean = crop_inner.mean(axis=0)
     base = back[m].mean(axis=0)
     delta = mean - base
     t = (crop - back) @ delta / (float(delta @ delta) + 1e-9)
@@ -149,8 +166,9 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     if not around.any():
         around = ~m
     t_around = t[around]
-    inside = crop[inner] - crop[inner].mean(axis=0)
-    outside = crop[around] - crop[around].mean(axis=0)
+    inside = crop_inner - mean
+    crop_around = crop[around]
+    outside = crop_around - crop_around.mean(axis=0)
     var_in = float(np.sqrt((inside**2).sum(axis=1).mean()))
     var_out = float(np.sqrt((outside**2).sum(axis=1).mean()))
     ring = cv2.dilate(m.view(np.uint8), _DISK3).astype(bool) & ~cv2.dilate(m.view(np.uint8), _DISK1).astype(bool)
@@ -159,7 +177,7 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     own = np.unique(part[m])
     grown = np.isin(part, own[own > 0]) | m
     edge = grown[0].any() or grown[-1].any() or grown[:, 0].any() or grown[:, -1].any()
-    lum = crop.mean(axis=2)
+    lum = planes.lum[y0:y1, x0:x1]
     lum_speck = lum[m]
     wide_ring = cv2.dilate(m.view(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~near1
     sign = 1.0 if cand.light else -1.0
@@ -171,7 +189,7 @@ def measure(colour: np.ndarray, background: np.ndarray, cand: Candidate) -> dict
     else:
         cover = (lum_bg - lum_in) / max(1e-3, lum_bg)
     return {
-        **_profile(crop, back, lum, m, ring, sign, cand.peak, median),
+        **_profile(crop, back, lum, planes.gradient[y0:y1, x0:x1], m, ring, sign, cand.peak, median),
         "colour_cosine": _cosine(crop[m].mean(axis=0), base),
         "cover": cover,
         "growth": float("inf") if edge else float(grown.sum() / m.sum()),
@@ -203,12 +221,12 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-6))
 
 
-def _profile(crop: np.ndarray, back: np.ndarray, lum: np.ndarray, m: np.ndarray, ring: np.ndarray,
-             sign: float, peak: float, median: float) -> dict[str, float]:
+def _profile(crop: np.ndarray, back: np.ndarray, lum: np.ndarray, gradient: np.ndarray, m: np.ndarray,
+             ring: np.ndarray, sign: float, peak: float, median: float) -> dict[str, float]:
     """The measures of the speck's profile, shape, edge and ring (see the module docstring);
     ``median``: the speck's median luma."""
     peak = max(peak, 1e-3)
-    d = (sign * (crop - back)).max(axis=2)[m]
+    d = (sign * (crop[m] - back[m])).max(axis=1)
     ys, xs = np.nonzero(m)
     area = len(ys)
     solidity, axes = 1.0, 1.0
@@ -222,7 +240,6 @@ def _profile(crop: np.ndarray, back: np.ndarray, lum: np.ndarray, m: np.ndarray,
         half = np.hypot((a - c) / 2, b)
         axes = float(np.sqrt(((a + c) / 2 - half) / ((a + c) / 2 + half)))
     mu = m.view(np.uint8)
-    gradient = np.hypot(cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)) / 8
     band = cv2.dilate(mu, _DISK1).astype(bool) & ~cv2.erode(mu, _DISK1).astype(bool)
     inner = cv2.erode(mu, _DISK1).astype(bool)
     ring_z = sector_min = sector_share = ring_spread = 0.0

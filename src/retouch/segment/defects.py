@@ -394,6 +394,7 @@ def _spot_candidates(
     window = int(2 * max_size + 1) | 1
     background = to_float(cv2.medianBlur(to_uint8(rgb), window))
     found = []
+    planes = _spots.Planes(colour, background)
     for cand in _spots.candidates(colour, background, threshold=min_contrast * 2 / 3, max_size=max_size):
         if polarity != "both" and cand.light != (polarity == "light"):
             continue
@@ -402,7 +403,7 @@ def _spot_candidates(
         ys, xs = np.nonzero(cand.mask)
         if max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 < min_size:
             continue
-        found.append((cand, _spots.measure(colour, background, cand)))
+        found.append((cand, _spots.measure(planes, cand)))
     return found, _spots.black_and_white(colour)
 
 
