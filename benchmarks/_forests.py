@@ -1,9 +1,10 @@
-"""What the forest-training scripts share (``train_spots.py``, ``train_scratches.py``).
+"""What the model-training scripts share (``train_spots.py``, ``train_scratches.py``).
 
 Their command line (``--data``, ``--out``, ``--limit``, ``--threshold``,
-``--reuse``), the cache of extracted rows, and the forest itself: OpenCV's
-random forest (``cv2.ml.RTrees``) with its random generator seeded, so the
-same rows give the same forest.
+``--reuse``), the cache of extracted rows, and the random forest that
+``train_scratches.py`` fits: OpenCV's ``cv2.ml.RTrees`` with its random
+generator seeded, so the same rows give the same forest
+(``train_spots.py`` fits gradient-boosted trees of its own).
 """
 
 from __future__ import annotations
