@@ -388,7 +388,6 @@ def test_scratches_forest_decides_with_the_tests(monkeypatch):
         assert mask[arc] == keeps_arc, p
 
 
-
 def test_scratches_leave_a_lattice_alone(monkeypatch):
     """A window's leads (two pairs of parallel lines crossing at right angles) are not scratches; a line beside them is."""
     from retouch.segment import _defects_lines as dl

@@ -156,9 +156,9 @@ def measure(planes: Planes, cand: Candidate) -> dict[str, float]:
     inner = cv2.erode(m.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     if inner.sum() < 2:
         inner = m
-    crop_inner = crop[inner]
+    crop_inner, speck, speck_back = crop[inner], crop[m], back[m]
     mean = crop_inner.mean(axis=0)
-    base = back[m].mean(axis=0)
+    base = speck_back.mean(axis=0)
     delta = mean - base
     t = (crop - back) @ delta / (float(delta @ delta) + 1e-9)
     near = cv2.dilate(m.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -189,8 +189,8 @@ def measure(planes: Planes, cand: Candidate) -> dict[str, float]:
     else:
         cover = (lum_bg - lum_in) / max(1e-3, lum_bg)
     return {
-        **_profile(crop, back, lum, planes.gradient[y0:y1, x0:x1], m, ring, sign, cand.peak, median),
-        "colour_cosine": _cosine(crop[m].mean(axis=0), base),
+        **_profile(speck - speck_back, lum, planes.gradient[y0:y1, x0:x1], m, ring, sign, cand.peak, median),
+        "colour_cosine": _cosine(speck.mean(axis=0), base),
         "cover": cover,
         "growth": float("inf") if edge else float(grown.sum() / m.sum()),
         "peak": cand.peak,
@@ -221,12 +221,12 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-6))
 
 
-def _profile(crop: np.ndarray, back: np.ndarray, lum: np.ndarray, gradient: np.ndarray, m: np.ndarray,
+def _profile(difference: np.ndarray, lum: np.ndarray, gradient: np.ndarray, m: np.ndarray,
              ring: np.ndarray, sign: float, peak: float, median: float) -> dict[str, float]:
     """The measures of the speck's profile, shape, edge and ring (see the module docstring);
-    ``median``: the speck's median luma."""
+    ``difference``: its pixels' colour less the background's, ``median``: its median luma."""
     peak = max(peak, 1e-3)
-    d = (sign * (crop[m] - back[m])).max(axis=1)
+    d = (sign * difference).max(axis=1)
     ys, xs = np.nonzero(m)
     area = len(ys)
     solidity, axes = 1.0, 1.0
@@ -305,5 +305,4 @@ def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -
     ``grey``: the candidates come from a black and white photo, and the
     model trained on black and white photos judges them.
     """
-    x = features(measures)
-    return _forest.boosted_probability(MODELS["grey" if grey else "colour"], x) if len(x) else np.zeros(0)
+    return _forest.boosted_probability(MODELS["grey" if grey else "colour"], features(measures))

@@ -71,10 +71,11 @@ def save_boosted(path: Path, model) -> None:
     trees = [predictor.nodes for (predictor,) in model._predictors]
     if any(bool(t["is_categorical"].any()) for t in trees):
         raise ValueError("categorical splits are not supported")
-    offsets = np.cumsum([0] + [len(t) for t in trees[:-1]])
+    sizes = [len(t) for t in trees]
+    offsets = np.cumsum([0] + sizes[:-1])
     nodes = np.concatenate(trees)
     index = np.arange(len(nodes))
-    shift = np.repeat(offsets, [len(t) for t in trees])
+    shift = np.repeat(offsets, sizes)
     leaf = nodes["is_leaf"].astype(bool)
     arrays = {
         "feature": np.where(leaf, 0, nodes["feature_idx"]).astype(np.int32),
@@ -126,4 +127,3 @@ def _walk(x, feature, threshold, missing_left, left, right, value, roots):  # pr
             total += value[node]
         out[i] = total
     return out
-
