@@ -1,0 +1,72 @@
+"""The speck network of :func:`retouch.segment.spots`: every pixel's probability of lying on a speck.
+
+A small fully convolutional network (five 3 x 3 convolutions of 24
+channels, dilated 1, 2, 4, 8 and 1, each followed by a ReLU, then a 1 x 1
+convolution to one logit per pixel: 22,177 weights, seeing 16 px to every
+side) reads six planes per pixel: the photo's RGB in [0, 1] less 0.5, and
+its difference from the median of a 31 x 31 window, times 4. It is trained by
+``benchmarks/train_spots_net.py`` (PyTorch, on the GrabCut set's photos
+with drawn specks, never the CBSD68 photos that ``benchmarks/restore.py``
+scores on) and shipped as ONNX (``_spots_net.onnx``), which OpenCV's
+``cv2.dnn`` runs, so detecting needs neither PyTorch nor a download.
+
+The network and the boosted trees of :mod:`._defects_spots` look at dust
+differently: the trees judge each candidate by hand-made measures of its
+shape, contrast and neighbourhood and reject many plainly visible specks
+that lie on texture; the network looks at the pixels themselves and finds
+most of those, but also takes more glints and holes in foliage.
+:func:`retouch.segment.spots` keeps what either is sure of.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.special import expit
+
+__all__ = ["NET", "WINDOW", "HALO", "inputs", "probability"]
+
+NET = Path(__file__).with_name("_spots_net.onnx")
+WINDOW = 31  # the median window of the background the network was trained with
+HALO = 16  # px every output pixel sees to each side: the sum of the dilations
+TILE = 1024  # px: larger photos are run tile by tile (each with HALO px of its neighbours), the same to 1e-5
+
+_local = threading.local()  # a cv2.dnn.Net is not safe to share between threads
+
+
+def _net() -> cv2.dnn.Net:
+    net = getattr(_local, "net", None)
+    if net is None:
+        net = _local.net = cv2.dnn.readNetFromONNX(str(NET))
+    return net
+
+
+def inputs(rgb: np.ndarray) -> np.ndarray:
+    """The network's six planes (``H x W x 6`` float32) of a uint8 RGB photo."""
+    colour = rgb.astype(np.float32) / 255
+    background = cv2.medianBlur(rgb, WINDOW).astype(np.float32) / 255
+    return np.concatenate([colour - 0.5, (colour - background) * 4], axis=2)
+
+
+def probability(rgb: np.ndarray, *, tile: int = TILE) -> np.ndarray:
+    """Each pixel's probability (``H x W`` float32) of lying on a speck, for a uint8 RGB photo.
+
+    Photos larger than ``tile`` on a side are run in tiles that overlap by
+    :data:`HALO`, so memory stays bounded (about 0.5 GB at the default)
+    and the result equals the whole photo's run.
+    """
+    planes = inputs(rgb)
+    h, w = planes.shape[:2]
+    logit = np.empty((h, w), np.float32)
+    net = _net()
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
+            yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
+            net.setInput(np.ascontiguousarray(planes[ya:yb, xa:xb].transpose(2, 0, 1)[None]))
+            logit[y0:y1, x0:x1] = net.forward()[0, 0, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    return expit(logit)
