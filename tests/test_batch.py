@@ -213,7 +213,10 @@ def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(tmp_path):
     _slow_tree(tmp_path, n)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "retouch.cli", "batch", str(tmp_path / "in"), str(out), "--recipe", str(tmp_path / "recipe.toml"), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # SIGINT as a terminal delivers it: a test run started in the background (nohup make test &)
+    # has it ignored, and a child inherits that, so the batch would rightly not stop
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_outputs(proc, out, 2)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
