@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
+from .._convert import to_float
+
 __all__ = ["NET", "WINDOW", "HALO", "inputs", "probability"]
 
 NET = Path(__file__).with_name("_spots_net.onnx")
@@ -46,19 +48,18 @@ def _net() -> cv2.dnn.Net:
 
 def inputs(rgb: np.ndarray) -> np.ndarray:
     """The network's six planes (``H x W x 6`` float32) of a uint8 RGB photo."""
-    colour = rgb.astype(np.float32) / 255
-    background = cv2.medianBlur(rgb, WINDOW).astype(np.float32) / 255
+    colour = to_float(rgb)
+    background = to_float(cv2.medianBlur(rgb, WINDOW))
     return np.concatenate([colour - 0.5, (colour - background) * 4], axis=2)
 
 
-def probability(rgb: np.ndarray, *, tile: int = TILE) -> np.ndarray:
-    """Each pixel's probability (``H x W`` float32) of lying on a speck, for a uint8 RGB photo.
+def probability(planes: np.ndarray, *, tile: int = TILE) -> np.ndarray:
+    """Each pixel's probability (``H x W`` float32) of lying on a speck, from a photo's :func:`inputs`.
 
     Photos larger than ``tile`` on a side are run in tiles that overlap by
     :data:`HALO`, so memory stays bounded (about 0.5 GB at the default)
     and the result equals the whole photo's run.
     """
-    planes = inputs(rgb)
     h, w = planes.shape[:2]
     logit = np.empty((h, w), np.float32)
     net = _net()

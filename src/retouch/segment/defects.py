@@ -393,8 +393,9 @@ def spots(
                 y0, y1, x0, x1 = cand.box
                 out[y0:y1, x0:x1] |= cand.mask
     rgb = to_uint8(to_rgb(image))
-    out |= _net_specks(rgb, _spots_net.probability(rgb), sure=_net_sure(certainty), min_size=min_size, max_size=max_size,
-                       min_contrast=min_contrast, polarity=polarity)
+    planes = _spots_net.inputs(rgb)
+    out |= _net_specks(rgb, planes, _spots_net.probability(planes), sure=_net_sure(certainty), min_size=min_size,
+                       max_size=max_size, min_contrast=min_contrast, polarity=polarity)
     return grow(out, pixels=1)
 
 
@@ -403,7 +404,7 @@ def _net_sure(certainty: float) -> float:
     return 1 - (1 - _NET_SURE) * (1 - certainty) / 0.7
 
 
-def _net_specks(rgb: np.ndarray, probability: np.ndarray, *, sure: float, min_size: float, max_size: float,
+def _net_specks(rgb: np.ndarray, planes: np.ndarray, probability: np.ndarray, *, sure: float, min_size: float, max_size: float,
                 min_contrast: float, polarity: Polarity) -> np.ndarray:
     """The specks the network is sure of: its pixels of at least ``sure`` probability, in groups of
     pixels of at least :data:`_NET_GROUP` that keep to the candidates' limits of size, contrast and
@@ -414,7 +415,7 @@ def _net_specks(rgb: np.ndarray, probability: np.ndarray, *, sure: float, min_si
     if not labels.any():
         return out
     colour = to_float(rgb)
-    difference = colour - to_float(cv2.medianBlur(rgb, _spots_net.WINDOW))
+    difference = planes[..., 3:] / 4  # the photo less its median background (exact: 4 is a power of two)
     for k, sl in enumerate(ndi.find_objects(labels)):
         own = labels[sl] == k + 1
         extent = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
