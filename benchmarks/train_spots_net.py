@@ -1,181 +1,356 @@
 """Train the speck network that :func:`retouch.segment.spots` runs beside its boosted trees.
 
-Needs PyTorch (the ``train`` extra: ``pip install -e '.[train]'``, which
-takes the CPU build where one is on disk); ``retouch`` itself runs the
-result with OpenCV's ``cv2.dnn``.
+Four steps, each a sub-command, so the heavy one can run on a machine with
+a GPU and PyTorch but without ``retouch`` installed:
 
-Data: the GrabCut set's photos less the seven that are also CBSD68 test
-photos (:func:`benchmarks._forests.grabcut_photos`), each in 18 versions,
-every one with its own specks (:func:`benchmarks._damage.draw_spots`): ten
-in colour (seeds ``50000 + 100 i + k``), three in black and white (its
-luma; ``60000 + ...``), two shrunk to half and two to 0.7 of its size
-(``cv2.INTER_AREA``; ``75000 + ...`` and ``77000 + ...``), and the photo
-clean. Photos whose GrabCut index is a multiple of 7 (``--hold``) are held
-out: the network never trains on them, and the threshold the script
-reports is read off them.
+1. ``photos --data DIR --file PHOTOS.npz``: the GrabCut set's photos less
+   the seven that are also CBSD68 test photos
+   (:func:`benchmarks._forests.grabcut_photos`), each with its black and
+   white version, in one file (about 30 MB). Needs ``retouch``.
+2. ``prepare --photos PHOTOS.npz --work DIR``: each training photo in
+   ``1 + COLOUR + GREY + sum(SCALES)`` versions, every one with its own
+   specks (:func:`benchmarks._damage.draw_spots`): ``COLOUR`` in colour
+   (seeds ``50000 + 100 i + k``), ``GREY`` in black and white
+   (``60000 + ...``), some shrunk to half or 0.7 of the size
+   (``cv2.INTER_AREA``; ``75000 + ...``, ``77000 + ...``), and the photo
+   clean; with each version's 31 x 31 median (the network's background)
+   and true specks. Photos whose GrabCut index is a multiple of
+   ``--hold`` (7) are held out and never trained on. Needs NumPy, Pillow
+   and OpenCV only; uses every core.
+3. ``fit --work DIR --out NET.pt``: trains on random 96 x 96 crops (half
+   of them centred near a drawn speck, flipped and transposed at random)
+   to give each pixel the probability that the specks changed it visibly
+   (the benchmark's truth), by binary cross-entropy with Adam, the
+   learning rate warming up over 200 steps and then falling to 0 on a
+   cosine, either over ``--steps`` steps or over ``--seconds`` of wall
+   time (it then prints how many steps that was). ``--init`` starts from
+   earlier weights. Needs PyTorch; runs on ``--device`` (``cuda`` when
+   there is one). It writes the weights every minute, so a run stopped
+   early still leaves them.
+4. ``export --net NET.pt --file _spots_net.onnx`` writes the ONNX that
+   ``cv2.dnn`` runs (copy it to ``src/retouch/segment/``), and
+   ``evaluate --data DIR --file _spots_net.onnx`` prints, on the held-out
+   photos' versions, the precision and recall (with the restore
+   benchmark's 2 px tolerance) of the pixels whose probability is at
+   least each of several thresholds: :func:`retouch.segment.spots` keeps
+   the network's pixels at the lowest threshold whose precision there is
+   at least 0.9.
 
-The network (:mod:`retouch.segment._spots_net`) is trained on 64 x 64
-crops, 32 at a step, half of them centred near a drawn speck, flipped and
-transposed at random, to give each pixel the probability that the specks
-changed it visibly (the benchmark's truth), by binary cross-entropy with
-Adam: 2500 steps at a learning rate of 2e-3, then three times 3000 more
-starting again at 1e-3 (each phase falling to 0 on a cosine, with its own
-seed for the batches). On the two cores of the machine it was trained on
-this takes about 90 minutes. Each phase helped. The network alone (its
-pixels at 0.8 or more, grown by 1 px), mean F1 per photo on the restore
-benchmark's CBSD68 photos: 0.652, 0.702, 0.730 after the first three
-phases (the fourth not measured alone); pooled F1 on the held-out photos:
-0.803, 0.810, 0.820 after the last three. As ``spots`` uses it (with the
-boosted trees, at 0.9), mean F1 on CBSD68 after the last three: 0.743 (its
-pixels not yet grouped at 0.85), 0.745, 0.755. The loss was still falling
-slowly when training stopped.
+The shipped network (:mod:`retouch.segment._spots_net`: 32 channels,
+dilations 2, 4, 8, 16, 1) was trained on one NVIDIA H100 (``prepare`` took
+26 to 31 s on its 16 cores for 2484 versions):
 
-It then reports, on the held-out photos, the precision and recall (with
-the restore benchmark's 2 px tolerance) of the pixels whose probability is
-at least each of several thresholds, and writes
-``bench-out/train_spots_net/_spots_net.onnx``; copy it to
-``src/retouch/segment/`` to ship it.
+- ``fit --channels 32 --dilations 2,4,8,16,1 --seconds 380`` (learning
+  rate 2e-3), sharing the GPU with two other fits: 13,192 steps, loss
+  0.0068;
+- then ``fit --channels 32 --dilations 2,4,8,16,1 --init THAT --rate 1e-3
+  --seed 1 --seconds 210``, alone on the GPU: 24,018 more steps, loss
+  0.0050.
 
-Run: ``python -m benchmarks.train_spots_net --data /work/shared/data``.
+Pooled F1 of its pixels at 0.8 on the held-out photos: 0.926 after the
+first, 0.947 after the second. The two fits beside it: 24 channels,
+dilations 2, 4, 8, 1, continued from the first, smaller network (9,000
+steps of 32 crops on two CPU cores; held out 0.820): 17,010 steps, held out
+0.906; 48 channels, dilations 2, 4, 8, 16, 1: 9,060 steps, held out 0.931,
+but on the restore benchmark no better than the 32 channels after the same
+time and 2.6 times slower to run on a CPU. ``--device cpu`` works, but one
+step takes about 6 s on two cores, so the shipped training would take
+about 60 hours there.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
-from benchmarks import _forests
 from benchmarks._damage import damage
-from benchmarks.restore import match, prf
-from retouch.segment import _spots_net
 
-COLOUR, GREY, SCALES = 10, 3, ((0.5, 2), (0.7, 2))
-CHANNELS, DILATIONS = 24, (2, 4, 8, 1)
-CROP, BATCH = 64, 32
-PHASES = ((2500, 2e-3, 0), (3000, 1e-3, 1), (3000, 1e-3, 2), (3000, 1e-3, 3))  # steps, learning rate, seed of the batches
-THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95)
+COLOUR, GREY, SCALES = 40, 12, ((0.5, 8), (0.7, 8))  # versions of each training photo (and one clean)
+WINDOW = 31  # the median window: retouch.segment._spots_net.WINDOW
+CROP, BATCH = 96, 128
+WARMUP = 200
+THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
-def network() -> torch.nn.Sequential:
-    layers: list[torch.nn.Module] = [torch.nn.Conv2d(6, CHANNELS, 3, padding=1), torch.nn.ReLU()]
-    for d in DILATIONS:
-        layers += [torch.nn.Conv2d(CHANNELS, CHANNELS, 3, padding=d, dilation=d), torch.nn.ReLU()]
-    layers.append(torch.nn.Conv2d(CHANNELS, 1, 1))
+# -- 1. photos ---------------------------------------------------------------------------------
+
+def write_photos(data: Path, file: Path, limit: int) -> None:
+    from benchmarks import _forests
+
+    index, images, lumas = [], [], []
+    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
+        index.append(i)
+        images.append(image)
+        lumas.append(luma[..., 0])
+        print(progress, flush=True)
+    arrays = {f"image{k}": a for k, a in enumerate(images)} | {f"luma{k}": a for k, a in enumerate(lumas)}
+    np.savez_compressed(file, index=np.array(index), **arrays)
+    print(f"wrote {file} ({len(index)} photos, {file.stat().st_size / 1e6:.1f} MB)")
+
+
+def read_photos(file: Path) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(GrabCut index, RGB photo, its black and white version as RGB) of each photo in ``file``."""
+    with np.load(file) as z:
+        return [(int(i), z[f"image{k}"], np.dstack([z[f"luma{k}"]] * 3)) for k, i in enumerate(z["index"])]
+
+
+# -- 2. prepare --------------------------------------------------------------------------------
+
+def version_jobs(i: int) -> list[tuple[str, float, int]]:
+    """Photo ``i``'s versions as (which photo, scale, damage seed); seed -1: the photo clean."""
+    jobs = [("image", 1.0, 50000 + 100 * i + k) for k in range(COLOUR)]
+    jobs += [("luma", 1.0, 60000 + 100 * i + k) for k in range(GREY)]
+    for scale, n in SCALES:
+        jobs += [("image", scale, 70000 + 1000 * int(scale * 10) + 100 * i + k) for k in range(n)]
+    return jobs + [("image", 1.0, -1)]
+
+
+def make_version(photo: np.ndarray, scale: float, seed: int) -> np.ndarray:
+    """One version as H x W x 7 uint8: the damaged photo, its WINDOW median, the true specks (0 / 1)."""
+    if scale != 1.0:
+        photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    if seed < 0:
+        damaged, truth = photo, np.zeros(photo.shape[:2], bool)
+    else:
+        damaged, truth = damage(photo, "spots", seed)
+    return np.dstack([damaged, cv2.medianBlur(damaged, WINDOW), truth.astype(np.uint8)])
+
+
+def _write_version(job: tuple[Path, int, np.ndarray, float, int]) -> tuple[int, int]:
+    file, k, photo, scale, seed = job
+    v = make_version(photo, scale, seed)
+    data = np.load(file, mmap_mode="r+")
+    data[k, : v.shape[0], : v.shape[1]] = v
+    data.flush()
+    return v.shape[:2]
+
+
+def prepare(photos: Path, work: Path, hold: int) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for i, image, luma in read_photos(photos):
+        if i % hold:
+            todo += [({"image": image, "luma": luma}[which], scale, seed) for which, scale, seed in version_jobs(i)]
+    h = max(photo.shape[0] for photo, _, _ in todo)
+    w = max(photo.shape[1] for photo, _, _ in todo)
+    file = work / "versions.npy"
+    np.lib.format.open_memmap(file, "w+", np.uint8, (len(todo), h, w, 7)).flush()
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
+        sizes = list(pool.map(_write_version, [(file, k, *job) for k, job in enumerate(todo)], chunksize=4))
+    np.save(work / "sizes.npy", np.array(sizes, np.int64))
+    print(f"{len(todo)} training versions ({h} x {w} canvas) in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+# -- 3. fit ------------------------------------------------------------------------------------
+
+def network(channels: int, dilations: tuple[int, ...]):
+    """Conv 3 x 3 (6 -> channels), one dilated conv 3 x 3 per entry of ``dilations``, each with a ReLU, then 1 x 1 to a logit."""
+    import torch
+
+    layers: list[torch.nn.Module] = [torch.nn.Conv2d(6, channels, 3, padding=1), torch.nn.ReLU()]
+    for d in dilations:
+        layers += [torch.nn.Conv2d(channels, channels, 3, padding=d, dilation=d), torch.nn.ReLU()]
+    layers.append(torch.nn.Conv2d(channels, 1, 1))
     return torch.nn.Sequential(*layers)
 
 
-def versions(i: int, image: np.ndarray, luma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Photo ``i``'s 18 (photo, true specks) versions."""
-    out = [damage(image, "spots", 50000 + 100 * i + k) for k in range(COLOUR)]
-    out += [damage(luma, "spots", 60000 + 100 * i + k) for k in range(GREY)]
-    for scale, n in SCALES:
-        small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        out += [damage(small, "spots", 70000 + 1000 * int(scale * 10) + 100 * i + k) for k in range(n)]
-    return out + [(image, np.zeros(image.shape[:2], bool))]
-
-
 class Crops:
-    """Random training batches: (inputs N x 6 x CROP x CROP, truth N x 1 x CROP x CROP)."""
+    """Random batches drawn on the training device: (planes N x 6 x CROP x CROP, truth N x 1 x CROP x CROP)."""
 
-    def __init__(self, planes: list[np.ndarray], truths: list[np.ndarray], seed: int):
-        self.planes, self.truths = planes, truths
-        self.specks = [np.argwhere(t) for t in truths]
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, work: Path, device: str, seed: int):
+        import torch
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = self.rng
-        x = np.empty((BATCH, CROP, CROP, 6), np.float32)
-        y = np.empty((BATCH, CROP, CROP), np.float32)
-        for b in range(BATCH):
-            k = int(rng.integers(len(self.planes)))
-            h, w = self.truths[k].shape
-            if len(self.specks[k]) and rng.random() < 0.5:
-                cy, cx = self.specks[k][rng.integers(len(self.specks[k]))]
-                y0 = int(np.clip(cy - rng.integers(8, CROP - 8), 0, h - CROP))
-                x0 = int(np.clip(cx - rng.integers(8, CROP - 8), 0, w - CROP))
-            else:
-                y0, x0 = int(rng.integers(0, h - CROP + 1)), int(rng.integers(0, w - CROP + 1))
-            xi = self.planes[k][y0 : y0 + CROP, x0 : x0 + CROP]
-            yi = self.truths[k][y0 : y0 + CROP, x0 : x0 + CROP]
-            if rng.random() < 0.5:
-                xi, yi = xi[::-1], yi[::-1]
-            if rng.random() < 0.5:
-                xi, yi = xi[:, ::-1], yi[:, ::-1]
-            if rng.random() < 0.5:
-                xi, yi = xi.transpose(1, 0, 2), yi.T
-            x[b], y[b] = xi, yi
-        return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y)[:, None]
+        self.torch = torch
+        versions = np.load(work / "versions.npy", mmap_mode="r")
+        self.sizes = torch.from_numpy(np.load(work / "sizes.npy")).to(device)
+        self.data = torch.empty(versions.shape, dtype=torch.uint8, device=device)
+        starts, counts, where = [], [], []
+        total = 0
+        for k in range(len(versions)):
+            self.data[k] = torch.from_numpy(np.array(versions[k]))
+            yx = np.argwhere(versions[k, :, :, 6])
+            if len(yx):
+                starts.append(total)
+                counts.append(len(yx))
+                where.append(np.column_stack([np.full(len(yx), k), yx]))
+                total += len(yx)
+        self.starts = torch.tensor(starts, device=device)
+        self.counts = torch.tensor(counts, device=device)
+        self.where = torch.from_numpy(np.concatenate(where)).to(device)
+        self.span = torch.arange(CROP, device=device)
+        self.gen = torch.Generator(device=device).manual_seed(seed)
+        self.device = device
+        print(f"{len(versions)} versions, {total} speck pixels in {len(starts)} of them", flush=True)
+
+    def _rand(self, n: int):
+        return self.torch.rand(n, generator=self.gen, device=self.device)
+
+    def batch(self):
+        torch = self.torch
+        n = len(self.sizes)
+        near = self._rand(BATCH) < 0.5
+        k = (self._rand(BATCH) * n).long().clamp_max(n - 1)
+        h, w = self.sizes[k, 0], self.sizes[k, 1]
+        y0 = (self._rand(BATCH) * (h - CROP + 1)).long()
+        x0 = (self._rand(BATCH) * (w - CROP + 1)).long()
+        s = (self._rand(BATCH) * len(self.starts)).long().clamp_max(len(self.starts) - 1)
+        j = self.starts[s] + (self._rand(BATCH) * self.counts[s]).long().clamp_max(self.counts[s] - 1)
+        ks, cy, cx = self.where[j, 0], self.where[j, 1], self.where[j, 2]
+        hs, ws = self.sizes[ks, 0], self.sizes[ks, 1]
+        oy = 8 + (self._rand(BATCH) * (CROP - 16)).long()
+        ox = 8 + (self._rand(BATCH) * (CROP - 16)).long()
+        k = torch.where(near, ks, k)
+        y0 = torch.where(near, torch.minimum((cy - oy).clamp_min(0), hs - CROP), y0)
+        x0 = torch.where(near, torch.minimum((cx - ox).clamp_min(0), ws - CROP), x0)
+        yy = (y0[:, None] + self.span)[:, :, None]
+        xx = (x0[:, None] + self.span)[:, None, :]
+        crop = self.data[k[:, None, None], yy, xx].permute(0, 3, 1, 2).float() / 255  # N x 7 x CROP x CROP
+        colour, background, truth = crop[:, :3], crop[:, 3:6], crop[:, 6:] * 255
+        x = torch.cat([colour - 0.5, (colour - background) * 4], dim=1)
+        both = torch.cat([x, truth], dim=1)
+        flip = self._rand(BATCH)[:, None, None, None]
+        both = torch.where(flip < 0.5, both.flip(2), both)
+        flip = self._rand(BATCH)[:, None, None, None]
+        both = torch.where(flip < 0.5, both.flip(3), both)
+        flip = self._rand(BATCH)[:, None, None, None]
+        both = torch.where(flip < 0.5, both.transpose(2, 3), both)
+        return both[:, :6].contiguous(), both[:, 6:].contiguous()
 
 
-def train(planes: list[np.ndarray], truths: list[np.ndarray], factor: float = 1.0) -> torch.nn.Sequential:
-    torch.manual_seed(0)
-    net = network()
+def fit(work: Path, out: Path, channels: int, dilations: tuple[int, ...], rate: float, steps: int, seconds: float,
+        init: Path | None, device: str, seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = True
+    net = network(channels, dilations)
+    if init is not None:
+        saved = torch.load(init, map_location="cpu")
+        net.load_state_dict(saved.get("state", saved))
+    net = net.to(device)
+    crops = Crops(work, device, seed)
+    opt = torch.optim.Adam(net.parameters(), rate)
+    half = device.startswith("cuda")
     t0 = time.perf_counter()
-    for phase_steps, rate, seed in PHASES:
-        steps = max(1, round(phase_steps * factor))
-        crops = Crops(planes, truths, seed)
-        opt = torch.optim.Adam(net.parameters(), rate)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s, n=steps: 0.5 * (1 + math.cos(math.pi * min(s, n) / n)))
-        running = 0.0
-        for step in range(1, steps + 1):
-            x, y = crops.batch()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            running = 0.98 * running + 0.02 * loss.item()
-            if step % 250 == 0 or step == steps:
-                print(f"  lr {rate:g} step {step}/{steps}: loss {running:.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    return net.eval()
+    running, step, saved = 0.0, 0, t0
+
+    def save() -> None:
+        tmp = out.with_suffix(".tmp")
+        torch.save({"state": {k: v.cpu() for k, v in net.state_dict().items()}, "channels": channels,
+                    "dilations": list(dilations), "steps": step, "seconds": time.perf_counter() - t0}, tmp)
+        tmp.replace(out)
+
+    while True:
+        done = step / steps if steps else (time.perf_counter() - t0) / seconds
+        if done >= 1:
+            break
+        for group in opt.param_groups:
+            group["lr"] = rate * min(1.0, (step + 1) / WARMUP) * 0.5 * (1 + math.cos(math.pi * done))
+        x, y = crops.batch()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=half):
+            logit = net(x)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logit.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        running = loss.detach() if step == 1 else 0.99 * running + 0.01 * loss.detach()
+        if step % 2000 == 0:
+            print(f"  step {step}: loss {float(running):.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        if time.perf_counter() - saved > 60:
+            save()
+            saved = time.perf_counter()
+    save()
+    print(f"trained {step} steps of {BATCH} crops in {time.perf_counter() - t0:.0f} s: loss {float(running):.4f}; wrote {out}")
 
 
-def export(net: torch.nn.Sequential, path: Path) -> None:
+# -- 4. export, evaluate -----------------------------------------------------------------------
+
+def export(net_file: Path, file: Path) -> None:
+    import torch
+
+    saved = torch.load(net_file, map_location="cpu")
+    net = network(saved["channels"], tuple(saved["dilations"]))
+    net.load_state_dict(saved["state"])
+    net.eval()
     x = torch.zeros(1, 6, 64, 64)
-    torch.onnx.export(net, x, str(path), dynamo=False, input_names=["planes"], output_names=["logit"],
+    torch.onnx.export(net, x, str(file), dynamo=False, input_names=["planes"], output_names=["logit"],
                       dynamic_axes={"planes": {2: "h", 3: "w"}, "logit": {2: "h", 3: "w"}}, opset_version=13)
+    print(f"wrote {file} ({file.stat().st_size / 1e3:.0f} kB) from {saved['steps']} steps; copy it to src/retouch/segment/ to ship it")
+
+
+def evaluate(data: Path, file: Path, hold: int, limit: int) -> None:
+    from benchmarks import _forests
+    from benchmarks.restore import match, prf
+    from retouch.segment import _spots_net
+
+    net = cv2.dnn.readNetFromONNX(str(file))
+    counts = {t: np.zeros(4, np.int64) for t in THRESHOLDS}
+    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
+        if i % hold:
+            continue
+        for which, scale, seed in version_jobs(i):
+            v = make_version({"image": image, "luma": luma}[which], scale, seed)
+            net.setInput(np.ascontiguousarray(_spots_net.inputs(v[..., :3]).transpose(2, 0, 1)[None]))
+            p = 1 / (1 + np.exp(-net.forward()[0, 0]))
+            for t in THRESHOLDS:
+                counts[t] += match(p >= t, v[..., 6] > 0)
+        print(progress, flush=True)
+    for t in THRESHOLDS:
+        pr, rc, f = prf(tuple(counts[t]))
+        print(f"held out, probability >= {t}: precision {pr:.3f} recall {rc:.3f} F1 {f:.3f} (pixels, pooled)")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, required=True, help="folder holding grabcut/")
-    ap.add_argument("--out", type=Path, default=Path("bench-out/train_spots_net"))
-    ap.add_argument("--hold", type=int, default=7, help="hold out the photos whose GrabCut index is a multiple of this")
-    ap.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
-    ap.add_argument("--steps", type=float, default=1.0, help="each phase's steps times this (a quick check: 0.002)")
-    args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-
-    train_planes, train_truths, held = [], [], []
-    for i, progress, image, luma in _forests.grabcut_photos(args.data, args.limit):
-        for photo, truth in versions(i, image, luma):
-            if i % args.hold == 0:
-                held.append((photo, truth))
-            else:
-                train_planes.append(_spots_net.inputs(photo))
-                train_truths.append(truth)
-        print(f"{progress}: {len(train_planes)} training versions, {len(held)} held out", flush=True)
-    net = train(train_planes, train_truths, args.steps)
-    path = args.out / "_spots_net.onnx"
-    export(net, path)
-    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB); copy it to src/retouch/segment/ to ship it")
-
-    counts = {t: np.zeros(4, np.int64) for t in THRESHOLDS}
-    with torch.no_grad():
-        for photo, truth in held:
-            x = torch.from_numpy(_spots_net.inputs(photo)).permute(2, 0, 1)[None]
-            p = torch.sigmoid(net(x))[0, 0].numpy()
-            for t in THRESHOLDS:
-                counts[t] += match(p >= t, truth)
-    for t in THRESHOLDS:
-        pr, rc, f = prf(tuple(counts[t]))
-        print(f"held out, probability >= {t}: precision {pr:.3f} recall {rc:.3f} F1 {f:.3f} (pixels, pooled)")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("photos", help="write the training photos to one file")
+    p.add_argument("--data", type=Path, required=True, help="folder holding grabcut/")
+    p.add_argument("--file", type=Path, required=True)
+    p.add_argument("--limit", type=int, default=0, help="only the first N GrabCut photos (0: all)")
+    p = sub.add_parser("prepare", help="draw the training versions")
+    p.add_argument("--photos", type=Path, required=True)
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--hold", type=int, default=7, help="hold out the photos whose GrabCut index is a multiple of this")
+    p = sub.add_parser("fit", help="train the network")
+    p.add_argument("--work", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--channels", type=int, default=24)
+    p.add_argument("--dilations", default="2,4,8,1")
+    p.add_argument("--rate", type=float, default=2e-3)
+    p.add_argument("--steps", type=int, default=0, help="steps to train (0: train for --seconds)")
+    p.add_argument("--seconds", type=float, default=300.0)
+    p.add_argument("--init", type=Path, default=None, help="start from these weights (a .pt this command wrote)")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("export", help="write the ONNX that cv2.dnn runs")
+    p.add_argument("--net", type=Path, required=True)
+    p.add_argument("--file", type=Path, required=True)
+    p = sub.add_parser("evaluate", help="precision and recall on the held-out photos")
+    p.add_argument("--data", type=Path, required=True, help="folder holding grabcut/")
+    p.add_argument("--file", type=Path, required=True, help="the ONNX network")
+    p.add_argument("--hold", type=int, default=7)
+    p.add_argument("--limit", type=int, default=0)
+    a = ap.parse_args(argv)
+    if a.command == "photos":
+        write_photos(a.data, a.file, a.limit)
+    elif a.command == "prepare":
+        prepare(a.photos, a.work, a.hold)
+    elif a.command == "fit":
+        fit(a.work, a.out, a.channels, tuple(int(d) for d in a.dilations.split(",")), a.rate, a.steps, a.seconds,
+            a.init, a.device, a.seed)
+    elif a.command == "export":
+        export(a.net, a.file)
+    else:
+        evaluate(a.data, a.file, a.hold, a.limit)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ GrabCut set's photos (less the seven that are also CBSD68 test photos) with draw
 black and white, and (for the colour model) shrunk to half and 0.7 of
 their size, so texture as fine for its pixel size as a small scan's is
 seen in training; a candidate is a speck when the model's probability
-that it is one is at least ``certainty`` (0.3 by default).
+that it is one is high enough (0.85 at :func:`retouch.segment.spots`' default
+``certainty``, 0.3).
 """
 
 from __future__ import annotations

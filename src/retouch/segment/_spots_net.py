@@ -1,14 +1,15 @@
 """The speck network of :func:`retouch.segment.spots`: every pixel's probability of lying on a speck.
 
-A small fully convolutional network (five 3 x 3 convolutions of 24
-channels, dilated 1, 2, 4, 8 and 1, each followed by a ReLU, then a 1 x 1
-convolution to one logit per pixel: 22,177 weights, seeing 16 px to every
-side) reads six planes per pixel: the photo's RGB in [0, 1] less 0.5, and
-its difference from the median of a 31 x 31 window, times 4. It is trained by
-``benchmarks/train_spots_net.py`` (PyTorch, on the GrabCut set's photos
-with drawn specks, never the CBSD68 photos that ``benchmarks/restore.py``
-scores on) and shipped as ONNX (``_spots_net.onnx``), which OpenCV's
-``cv2.dnn`` runs, so detecting needs neither PyTorch nor a download.
+A small fully convolutional network (six 3 x 3 convolutions of 32
+channels, dilated 1, 2, 4, 8, 16 and 1, each followed by a ReLU, then a
+1 x 1 convolution to one logit per pixel: 48,033 weights, seeing 32 px to
+every side) reads six planes per pixel: the photo's RGB in [0, 1] less 0.5,
+and its difference from the median of a 31 x 31 window, times 4. It is
+trained by ``benchmarks/train_spots_net.py`` (PyTorch, on the GrabCut set's
+photos with drawn specks, never the CBSD68 photos that
+``benchmarks/restore.py`` scores on) and shipped as ONNX
+(``_spots_net.onnx``), which OpenCV's ``cv2.dnn`` runs, so detecting needs
+neither PyTorch nor a download.
 
 The network and the boosted trees of :mod:`._defects_spots` look at dust
 differently: the trees judge each candidate by hand-made measures of its
@@ -33,7 +34,7 @@ __all__ = ["NET", "WINDOW", "HALO", "inputs", "probability"]
 
 NET = Path(__file__).with_name("_spots_net.onnx")
 WINDOW = 31  # the median window of the background the network was trained with
-HALO = 16  # px every output pixel sees to each side: the sum of the dilations
+HALO = 32  # px every output pixel sees to each side: the sum of the dilations
 TILE = 1024  # px: larger photos are run tile by tile (each with HALO px of its neighbours), the same to 1e-5
 
 _local = threading.local()  # a cv2.dnn.Net is not safe to share between threads
@@ -57,7 +58,7 @@ def probability(planes: np.ndarray, *, tile: int = TILE) -> np.ndarray:
     """Each pixel's probability (``H x W`` float32) of lying on a speck, from a photo's :func:`inputs`.
 
     Photos larger than ``tile`` on a side are run in tiles that overlap by
-    :data:`HALO`, so memory stays bounded (about 0.5 GB at the default)
+    :data:`HALO`, so memory stays bounded
     and the result equals the whole photo's run.
     """
     h, w = planes.shape[:2]
