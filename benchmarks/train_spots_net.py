@@ -175,8 +175,9 @@ class Crops:
         starts, counts, where = [], [], []
         total = 0
         for k in range(len(versions)):
-            self.data[k] = torch.from_numpy(np.array(versions[k]))
-            yx = np.argwhere(versions[k, :, :, 6])
+            version = np.array(versions[k])
+            self.data[k] = torch.from_numpy(version)
+            yx = np.argwhere(version[:, :, 6])
             if len(yx):
                 starts.append(total)
                 counts.append(len(yx))
@@ -216,12 +217,8 @@ class Crops:
         colour, background, truth = crop[:, :3], crop[:, 3:6], crop[:, 6:] * 255
         x = torch.cat([colour - 0.5, (colour - background) * 4], dim=1)
         both = torch.cat([x, truth], dim=1)
-        flip = self._rand(BATCH)[:, None, None, None]
-        both = torch.where(flip < 0.5, both.flip(2), both)
-        flip = self._rand(BATCH)[:, None, None, None]
-        both = torch.where(flip < 0.5, both.flip(3), both)
-        flip = self._rand(BATCH)[:, None, None, None]
-        both = torch.where(flip < 0.5, both.transpose(2, 3), both)
+        for turn in (lambda t: t.flip(2), lambda t: t.flip(3), lambda t: t.transpose(2, 3)):  # each crop's at random
+            both = torch.where(self._rand(BATCH)[:, None, None, None] < 0.5, turn(both), both)
         return both[:, :6].contiguous(), both[:, 6:].contiguous()
 
 
@@ -233,8 +230,8 @@ def fit(work: Path, out: Path, channels: int, dilations: tuple[int, ...], rate: 
     torch.backends.cudnn.benchmark = True
     net = network(channels, dilations)
     if init is not None:
-        saved = torch.load(init, map_location="cpu")
-        net.load_state_dict(saved.get("state", saved))
+        start = torch.load(init, map_location="cpu")
+        net.load_state_dict(start.get("state", start))  # a .pt this command wrote, or a bare state dict
     net = net.to(device)
     crops = Crops(work, device, seed)
     opt = torch.optim.Adam(net.parameters(), rate)
@@ -292,6 +289,7 @@ def evaluate(data: Path, file: Path, hold: int, limit: int) -> None:
     from benchmarks.restore import match, prf
     from retouch.segment import _spots_net
 
+    assert WINDOW == _spots_net.WINDOW, "train_spots_net.WINDOW must be the median window spots uses"
     net = cv2.dnn.readNetFromONNX(str(file))
     counts = {t: np.zeros(4, np.int64) for t in THRESHOLDS}
     for i, progress, image, luma in _forests.grabcut_photos(data, limit):
