@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["Pair", "IMAGE_EXTS", "list_images", "list_pairs", "grabcut_pairs", "cbsd68_images", "read_image", "read_gt"]
+__all__ = ["Pair", "IMAGE_EXTS", "list_images", "list_pairs", "grabcut_pairs", "cbsd68_images", "davis_pairs", "davis_object", "DAVIS_TUNE", "DAVIS_SCORE", "read_image", "read_gt"]
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -51,6 +51,36 @@ def grabcut_pairs(data: str | Path) -> list[Pair]:
 def cbsd68_images(data: str | Path) -> list[Path]:
     """The 68 CBSD68 colour photos under ``data/cbsd68``."""
     return list_images(Path(data) / "cbsd68")
+
+
+# DAVIS 345's frames are numbered 000-344 in video order, so neighbouring frames
+# come from the same clip. The split is by contiguous blocks, fixed by file
+# name, so that the held-out half shares (almost) no clip with the tuning half:
+# choose settings on DAVIS_TUNE only; report DAVIS_SCORE.
+DAVIS_TUNE = range(0, 172)
+DAVIS_SCORE = range(172, 345)
+
+
+def davis_pairs(data: str | Path, split: str = "all") -> list[Pair]:
+    """DAVIS 345 frames and object masks under ``data/davis345`` (img/*.jpg, gt/*.png).
+
+    ``split`` is ``"tune"`` (frames 000-171), ``"score"`` (172-344, never used to
+    choose a setting) or ``"all"``. A mask's every non-zero value is the object
+    (see :func:`read_gt` and ``davis_object``).
+    """
+    if split not in ("tune", "score", "all"):
+        raise ValueError(f"split must be 'tune', 'score' or 'all', not {split!r}")
+    root = Path(data) / "davis345"
+    pairs = list_pairs(root / "img", root / "gt")
+    if split == "all":
+        return pairs
+    keep = DAVIS_TUNE if split == "tune" else DAVIS_SCORE
+    return [p for p in pairs if int(p.name) in keep]
+
+
+def davis_object(gt: np.ndarray) -> np.ndarray:
+    """A DAVIS mask (palette values 0, 1-4, 255) as a bool object mask."""
+    return np.asarray(gt) != 0
 
 
 def read_image(path: str | Path) -> np.ndarray:
