@@ -36,8 +36,9 @@ cannot be imported is left out and the report says so. Every output is
 composited (pixels outside the hole taken from the input) before scoring;
 the report names a method that changed pixels outside.
 
-Peers' fills are cached under ``OUT/cache/CASE/METHOD.png`` (with their
-seconds, keyed by a hash of the frame and the hole), so a rerun recomputes
+Peers' fills are cached under ``OUT/cache/CASE/METHOD.png`` (``--cache DIR``
+to share one between runs; with their seconds, keyed by a hash of the
+frame and the hole), so a rerun recomputes
 only retouch's methods and the candidates; ``--recompute pypatchmatch``
 (or ``peers``, ``all``) redoes a peer; ``--reuse auto`` takes retouch's
 cached fills too (e.g. to add a candidate's sheets without refilling).
@@ -53,7 +54,8 @@ Run (frames spread evenly over the split with ``--limit``)::
     python -m benchmarks.remove_objects --data /work/shared/data --split tune --limit 12 --out bench-out/remove_tune
     # blind sheets of a candidate engine beside auto and PyPatchMatch, real removals only:
     python -m benchmarks.remove_objects --data /work/shared/data --split tune --limit 12 \\
-        --out bench-out/remove_cand --sheets-only-for auto,pypatchmatch,cand --extra cand=mymod:fill
+        --out bench-out/remove_cand --cache bench-out/remove_tune/cache \\
+        --sheets-only-for auto,pypatchmatch,cand --extra cand=mymod:fill
 """
 
 from __future__ import annotations
@@ -279,8 +281,8 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
-def _cached(out: Path, case: Case, method: str):
-    d = out / "cache" / case.id
+def _cached(cache: Path, case: Case, method: str):
+    d = cache / case.id
     png, meta = d / f"{_safe(method)}.png", d / f"{_safe(method)}.json"
     if not (png.is_file() and meta.is_file()):
         return None
@@ -293,8 +295,8 @@ def _cached(out: Path, case: Case, method: str):
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), info
 
 
-def _store(out: Path, case: Case, method: str, img: np.ndarray, info: dict) -> None:
-    d = out / "cache" / case.id
+def _store(cache: Path, case: Case, method: str, img: np.ndarray, info: dict) -> None:
+    d = cache / case.id
     d.mkdir(parents=True, exist_ok=True)
     png = d / f"{_safe(method)}.png"
     tmp = png.with_suffix(".tmp.png")
@@ -538,13 +540,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="N frames spread evenly over the split (0: all)")
     ap.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated (default {DEFAULT_METHODS})")
     ap.add_argument("--extra", action="append", default=[], metavar="NAME=module:function",
-                    help="a candidate fill, function(image uint8 RGB, mask bool) -> image; repeatable; never cached unless --reuse names it")
+                    help="a candidate fill, function(image uint8 RGB, mask bool) -> image; repeatable; taken from the cache only when --reuse names it")
     ap.add_argument("--sheets-only-for", metavar="METHODS",
                     help="only the real removals and their blind sheets, for these methods (--methods is ignored)")
     ap.add_argument("--parts", default="real,moved", help="real, moved or both")
     ap.add_argument("--out", type=Path, default=Path("bench-out/remove_objects"))
     ap.add_argument("--seed", type=int, default=0, help="seeds the moved masks, the letters and the methods' random search")
     ap.add_argument("--grow", type=float, default=9.0, help="px the object masks grow by (also the margin kept from a target frame's object)")
+    ap.add_argument("--cache", type=Path, help="where fills are cached (default OUT/cache); point a second --out at the first's cache to share the peers' fills")
     ap.add_argument("--recompute", default="", help="comma-separated methods whose cached fills are redone ('peers', 'all')")
     ap.add_argument("--reuse", default="", help="comma-separated non-peer methods whose cached fills may be used ('all')")
     ap.add_argument("--no-sheets", action="store_true", help="write no sheets (figures only)")
@@ -572,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    cache = args.cache or out / "cache"
     key_path = out / "key" / "key.json"
     key: dict = json.loads(key_path.read_text()) if key_path.is_file() else {}
     template_path = out / "sheets" / "rankings_template.json"
@@ -589,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
         outs: dict[str, np.ndarray] = {}
         notes = []
         for m in methods:
-            hit = _cached(out, case, m) if reusable(m) else None
+            hit = _cached(cache, case, m) if reusable(m) else None
             if hit is not None:
                 img, info = hit
                 cached_n[m] = cached_n.get(m, 0) + 1
@@ -607,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
                 img = res.copy()
                 img[~case.hole] = case.image[~case.hole]
                 info = {"seconds": dt, "changed_outside": changed}
-                _store(out, case, m, img, info)
+                _store(cache, case, m, img, info)
             if info.get("changed_outside"):
                 changed_n[m] = changed_n.get(m, 0) + 1
             outs[m] = img
