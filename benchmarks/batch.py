@@ -62,7 +62,7 @@ import warnings
 from pathlib import Path
 
 from retouch import batch, io
-from retouch._batch_worker import peak_rss_mb
+from retouch.batch.worker import peak_rss_mb
 from retouch.inpaint import EmptyMaskWarning
 from retouch.pipeline import Recipe
 

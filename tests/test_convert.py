@@ -1,4 +1,4 @@
-"""retouch._convert: conversions at the edges."""
+"""retouch.convert: conversions at the edges."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import color as skcolor
 
-from retouch import _convert as c
+from retouch import convert as c
 
 
 def test_float_round_trips():

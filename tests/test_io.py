@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 
 from retouch import io
-from retouch._validate import ImageFileError, RetouchError
+from retouch.validate import ImageFileError, RetouchError
 
 
 def _srgb_icc() -> bytes:

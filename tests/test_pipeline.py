@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import retouch
-from retouch._validate import RetouchError
+from retouch.validate import RetouchError
 from retouch.inpaint import EmptyMaskWarning
 from retouch.pipeline import Recipe, recipe_for_remove
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from retouch import refine
-from retouch._validate import RetouchError
+from retouch.validate import RetouchError
 
 OPS = [
     (refine.grow, {"pixels": 3}),

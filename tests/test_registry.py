@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from retouch import registry
-from retouch._validate import RetouchError
+from retouch.validate import RetouchError
 
 
 def test_every_kind_has_methods():

@@ -1,11 +1,11 @@
-"""retouch._validate: the checks every function shares."""
+"""retouch.validate: the checks every function shares."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from retouch._validate import (
+from retouch.validate import (
     RetouchError,
     check_box,
     check_clicks,

@@ -10,7 +10,7 @@ The data flow is ``io.read -> segment.* -> refine.* -> inpaint.* -> io.write``;
 """
 
 from . import inpaint, io, refine, registry, segment
-from ._validate import ImageFileError, RetouchError
+from .validate import ImageFileError, RetouchError
 from .io import read, read_mask, write, write_mask
 from .pipeline import Recipe, remove, restore
 

@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from . import io, registry
-from ._validate import RetouchError
-from .inpaint._base import EmptyMaskWarning
+from .validate import RetouchError
+from .inpaint import EmptyMaskWarning
 
 app = typer.Typer(
     name="retouch",
@@ -261,7 +261,7 @@ def segment(
     mask = _timed(f"segmented with {m.name}", lambda: m(img, settings=settings))
     io.write_mask(output, mask, overwrite=overwrite)
     if overlay is not None:
-        from ._convert import overlay as make_overlay
+        from .convert import overlay as make_overlay
 
         io.write(overlay, make_overlay(img, mask), overwrite=overwrite)
     err.print(f"mask: {_percent(mask)} of the image selected")
@@ -311,9 +311,9 @@ def fill(
 
     Method settings follow as --name value; `retouch methods inpaint` lists them.
     """
-    from .pipeline import _default_inpaint
+    from .pipeline import DEFAULT_INPAINT
 
-    m = _method_or_exit("inpaint", method or _default_inpaint())
+    m = _method_or_exit("inpaint", method or DEFAULT_INPAINT)
     settings = parse_settings(list(ctx.args), m)
     m.validate(settings)
     output = output or _default_output(image, "filled")
@@ -406,7 +406,7 @@ def remove(
     inp = rec.inpaint.resolve()
 
     def do_fill() -> np.ndarray:
-        from .inpaint._base import blend
+        from .inpaint import blend
 
         filled = inp.func(img, selected, **rec.inpaint.settings)
         return blend(img, filled, weight) if weight is not None else filled

@@ -15,8 +15,8 @@ import numpy as np
 from rich.console import Console
 
 from . import io
-from ._convert import overlay
-from ._validate import RetouchError
+from .convert import overlay
+from .validate import RetouchError
 from .pipeline import Recipe
 
 __all__ = ["DEMO_BOX", "DEMO_POINTS", "demo_recipe", "run_demo"]

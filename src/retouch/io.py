@@ -38,8 +38,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from ._convert import from_float, to_uint8
-from ._validate import ImageFileError, RetouchError, check_image, check_mask
+from .convert import from_float, to_uint8
+from .validate import ImageFileError, RetouchError, check_image, check_mask
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",

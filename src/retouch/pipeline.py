@@ -65,8 +65,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import registry
-from ._validate import RetouchError, check_box, check_fill_mask, check_image, check_mask
-from .inpaint._base import EmptyMaskWarning, blend
+from .validate import RetouchError, check_box, check_fill_mask, check_image, check_mask
+from .inpaint import EmptyMaskWarning, blend
 
 __all__ = [
     "Step",
@@ -83,10 +83,6 @@ __all__ = [
     "DEFAULT_INPAINT",
     "EXAMPLE_TOML",
 ]
-
-
-def _default_inpaint() -> str:
-    return "auto" if "auto" in registry.names("inpaint") else "telea"
 
 
 DEFAULT_INPAINT = "auto"
@@ -169,7 +165,7 @@ class RefineStep(Step):
 class InpaintStep(Step):
     """The inpainter."""
 
-    method: str = Field(default_factory=lambda: _default_inpaint())
+    method: str = DEFAULT_INPAINT
 
     def _kind(self) -> str:
         return "inpaint"
@@ -685,7 +681,7 @@ def recipe_for_remove(
     refine: list[dict[str, Any]] = [{"method": "fill_holes"}]
     if grow:
         refine.append({"method": "grow", "pixels": grow})
-    return Recipe.from_dict({"segment": steps, "refine": refine, "inpaint": {"method": method or _default_inpaint()}})
+    return Recipe.from_dict({"segment": steps, "refine": refine, "inpaint": {"method": method or DEFAULT_INPAINT}})
 
 
 def recipe_for_restore(
@@ -701,7 +697,7 @@ def recipe_for_restore(
     refine = [{"method": "grow", "pixels": grow}] if grow else []
     settings = {"spots": {"certainty": spot_certainty}} if spot_certainty is not None else {}
     segment = [{"method": s, **settings.get(s, {})} for s in steps]
-    return Recipe.from_dict({"segment": segment, "refine": refine, "inpaint": {"method": method or _default_inpaint()}})
+    return Recipe.from_dict({"segment": segment, "refine": refine, "inpaint": {"method": method or DEFAULT_INPAINT}})
 
 
 def restore(

@@ -22,7 +22,7 @@ from pydantic import Field
 from scipy import ndimage as ndi
 
 from . import registry
-from ._validate import RetouchError, check_mask, check_same_size
+from .validate import RetouchError, check_mask, check_same_size
 
 __all__ = [
     "grow",

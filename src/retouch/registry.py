@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from ._validate import RetouchError
+from .validate import RetouchError
 
 __all__ = ["Method", "Kind", "KINDS", "register", "get", "names", "methods", "validate_settings"]
 

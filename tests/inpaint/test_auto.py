@@ -8,7 +8,7 @@ import pytest
 from skimage import data
 
 from retouch import RetouchError, registry
-from retouch._convert import from_float, to_float
+from retouch.convert import from_float, to_float
 from retouch.inpaint import EmptyMaskWarning, auto, navier_stokes, patchmatch, telea
 from retouch.inpaint.auto import DEPTH_THRESHOLD, RING, TEXTURE_CAP, TEXTURE_CAP_RADIUS, _capped, hole_depths, hole_radii
 

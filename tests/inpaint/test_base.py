@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from retouch import inpaint
-from retouch._validate import RetouchError
+from retouch.validate import RetouchError
 from retouch.inpaint._base import _block_any, crop_boxes, fill
 
 

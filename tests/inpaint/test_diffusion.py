@@ -9,7 +9,7 @@ from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import inpaint_biharmonic
 
 from retouch import inpaint
-from retouch._validate import RetouchError
+from retouch.validate import RetouchError
 from retouch.inpaint import EmptyMaskWarning
 
 METHODS = [inpaint.telea, inpaint.navier_stokes, inpaint.biharmonic, inpaint.fsr_fast, inpaint.fsr_best]

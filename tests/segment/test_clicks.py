@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retouch import registry
-from retouch._validate import RetouchError
+from retouch.validate import RetouchError
 from retouch.segment import ClickSession, clicks
 
 from ..conftest import as_dtypes

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retouch import RetouchError, registry
-from retouch._convert import to_lab
+from retouch.convert import to_lab
 from retouch.segment._region_grow_kernels import NEIGHBOURS_4, NEIGHBOURS_8, grow, grow_reference
 from retouch.segment.region_grow import region_grow
 

@@ -663,12 +663,12 @@ def test_fill_with_feather_changes_only_the_mask(client, session, wait, tmp_path
 
 
 def test_default_fill_method(client, session, wait):
-    from retouch.pipeline import _default_inpaint
+    from retouch.pipeline import DEFAULT_INPAINT
 
     sid = session["id"]
     client.post(f"/api/sessions/{sid}/shape", json={"shape": "rectangle", "box": [20, 20, 12, 12]})
     job = wait(client, sid, client.post(f"/api/sessions/{sid}/fill", json={}).json())
-    assert job["status"] == "done" and job["method"] == _default_inpaint()
+    assert job["status"] == "done" and job["method"] == DEFAULT_INPAINT
 
 
 def test_fill_errors(client, session):

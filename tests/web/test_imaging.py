@@ -8,7 +8,7 @@ import pytest
 from skimage import data
 
 from retouch import io
-from retouch._validate import ImageFileError
+from retouch.validate import ImageFileError
 from retouch.segment import threshold
 from retouch.web import imaging
 
@@ -64,7 +64,7 @@ def test_histogram_matches_the_threshold_luminance():
     assert abs(above - threshold(data.astronaut()).sum()) < 0.02 * 512 * 512
     from skimage.filters import threshold_triangle
 
-    from retouch._convert import to_gray
+    from retouch.convert import to_gray
 
     lum = np.clip(to_gray(data.astronaut()) * 255 + 0.5, 0, 255).astype(np.uint8)
     assert abs(h["triangle"] - threshold_triangle(lum, nbins=256)) <= 1.5  # the same method, on the histogram

@@ -24,8 +24,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .._convert import merge_alpha, split_alpha
-from .._validate import RetouchError, check_image, check_mask
+from ..convert import merge_alpha, split_alpha
+from ..validate import RetouchError, check_image, check_mask
 
 __all__ = ["EmptyMaskWarning", "fill", "blend", "crop_boxes", "default_margin"]
 

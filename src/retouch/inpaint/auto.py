@@ -18,8 +18,8 @@ import numpy as np
 from pydantic import Field
 
 from .. import registry
-from .._convert import from_float, to_float
-from .._validate import check_mask
+from ..convert import from_float, to_float
+from ..validate import check_mask
 from ._base import fill
 from .diffusion import navier_stokes, telea
 from .patchmatch import patchmatch

@@ -15,8 +15,8 @@ from pydantic import Field
 from skimage.restoration import inpaint_biharmonic
 
 from .. import registry
-from .._convert import from_bgr, from_float, to_bgr, to_float, to_uint8
-from .._validate import check_number
+from ..convert import from_bgr, from_float, to_bgr, to_float, to_uint8
+from ..validate import check_number
 from ._base import fill
 
 __all__ = ["telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"]

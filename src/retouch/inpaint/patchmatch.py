@@ -74,8 +74,8 @@ import numpy as np
 from pydantic import Field
 
 from .. import registry
-from .._convert import from_float, to_float
-from .._validate import RetouchError, check_odd
+from ..convert import from_float, to_float
+from ..validate import RetouchError, check_odd
 from . import _patchmatch_kernels as K
 from ._base import fill
 

@@ -70,8 +70,8 @@ import numpy as np
 from pydantic import Field
 
 from .. import registry
-from .._convert import to_rgb, to_uint8
-from .._validate import RetouchError, check_clicks, check_image, check_mask
+from ..convert import to_rgb, to_uint8
+from ..validate import RetouchError, check_clicks, check_image, check_mask
 from ._clicks_engine import Engine, Params
 
 __all__ = ["clicks", "ClickSession"]

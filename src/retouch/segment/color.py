@@ -9,8 +9,8 @@ from pydantic import Field
 from skimage.color import deltaE_ciede2000
 
 from .. import registry
-from .._convert import to_hsv, to_lab
-from .._validate import RetouchError, check_image, check_number, check_point
+from ..convert import to_hsv, to_lab
+from ..validate import RetouchError, check_image, check_number, check_point
 
 __all__ = ["color_range"]
 

@@ -17,8 +17,8 @@ from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.morphology import disk, remove_small_objects
 
 from .. import registry
-from .._convert import to_gray
-from .._validate import RetouchError, check_image, check_number
+from ..convert import to_gray
+from ..validate import RetouchError, check_image, check_number
 
 __all__ = ["edges", "edge_strength"]
 

@@ -9,8 +9,8 @@ import numpy as np
 from pydantic import Field
 
 from .. import registry
-from .._convert import to_bgr, to_rgb, to_uint8
-from .._validate import RetouchError, check_box, check_image, check_mask, check_number, check_point
+from ..convert import to_bgr, to_rgb, to_uint8
+from ..validate import RetouchError, check_box, check_image, check_mask, check_number, check_point
 
 __all__ = ["grabcut"]
 

@@ -9,8 +9,8 @@ import numpy as np
 from pydantic import Field
 
 from .. import registry
-from .._convert import to_lab
-from .._validate import RetouchError, check_image, check_number, check_points
+from ..convert import to_lab
+from ..validate import RetouchError, check_image, check_number, check_points
 from ._region_grow_kernels import NEIGHBOURS_4, NEIGHBOURS_8, grow
 
 __all__ = ["region_grow"]

@@ -16,8 +16,8 @@ from skimage.morphology import h_minima
 from skimage.segmentation import felzenszwalb, relabel_sequential, slic, watershed
 
 from .. import registry
-from .._convert import split_alpha, to_float, to_lab
-from .._validate import RetouchError, check_image, check_number, check_points
+from ..convert import split_alpha, to_float, to_lab
+from ..validate import RetouchError, check_image, check_number, check_points
 
 __all__ = ["superpixels", "superpixel_labels"]
 

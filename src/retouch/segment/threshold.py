@@ -15,8 +15,8 @@ from pydantic import Field
 from skimage.filters import threshold_multiotsu, threshold_otsu, threshold_triangle
 
 from .. import registry
-from .._convert import dtype_max, split_alpha, to_gray
-from .._validate import RetouchError, check_image, check_number, check_odd
+from ..convert import dtype_max, split_alpha, to_gray
+from ..validate import RetouchError, check_image, check_number, check_odd
 
 __all__ = ["threshold"]
 

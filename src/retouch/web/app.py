@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from .. import __version__, io, registry
-from .._validate import RetouchError, check_points
+from ..validate import RetouchError, check_points
 from . import imaging
 from .store import Job, Session, SessionGone, SessionStore
 
@@ -590,14 +590,14 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
 
     @app.get("/api/config", response_model=AppConfig, tags=["info"], summary="Tools, methods and limits for the page")
     def get_config() -> AppConfig:
-        from ..pipeline import _default_inpaint
+        from ..pipeline import DEFAULT_INPAINT
 
         init = app.state.initial_session if app.state.initial_session in store else None
         return AppConfig(
             version=__version__,
             limits=Limits(**{k: getattr(cfg, k) for k in Limits.model_fields}),
             tools=[ToolInfo(**t) for t in available_tools()],
-            default_inpaint=_default_inpaint(),
+            default_inpaint=DEFAULT_INPAINT,
             methods={k: [method_info(m) for m in registry.methods(k)] for k in registry.KINDS},
             initial_session=init,
         )
@@ -958,10 +958,10 @@ def create_app(config: WebConfig | None = None, *, image: str | os.PathLike[str]
 
     @app.post("/api/sessions/{sid}/fill", response_model=JobState, status_code=202, tags=["fill"], summary="Start filling the mask (poll the job)")
     def fill(sid: SID, req: FillRequest) -> JobState:
-        from ..pipeline import _default_inpaint
+        from ..pipeline import DEFAULT_INPAINT
 
         s = session_of(sid)
-        m = method_of("inpaint", req.method or _default_inpaint())
+        m = method_of("inpaint", req.method or DEFAULT_INPAINT)
         try:
             settings = m.validate(req.settings).kwargs()
         except RetouchError as e:

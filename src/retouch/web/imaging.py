@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from .. import io
-from .._convert import split_alpha, to_uint8
-from .._validate import ImageFileError, RetouchError
+from ..convert import split_alpha, to_uint8
+from ..validate import ImageFileError, RetouchError
 
 __all__ = [
     "UploadTooLarge",

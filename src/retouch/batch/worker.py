@@ -16,15 +16,15 @@ import time
 import warnings
 from typing import Any
 
-from . import _batch_fs as bfs
-from ._validate import RetouchError
+from . import files as bfs
+from ..validate import RetouchError
 
 __all__ = ["process", "process_many", "init_pool_worker", "peak_rss_mb"]
 
 
 @functools.lru_cache(maxsize=8)
 def _recipe(text: str) -> Any:
-    from .pipeline import Recipe
+    from ..pipeline import Recipe
 
     return Recipe.from_text(text, format="json")
 
@@ -58,7 +58,7 @@ def process(task: dict[str, Any]) -> dict[str, Any]:
     t0, c0 = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {"key": task["key"], "status": "done", "megapixels": 0.0, "filled": None, "error": None}
     try:
-        from .inpaint._base import EmptyMaskWarning
+        from ..inpaint import EmptyMaskWarning
 
         recipe = _recipe(task["recipe"])
         quality = recipe.output.quality

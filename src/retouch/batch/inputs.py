@@ -31,8 +31,8 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from . import _batch_fs as bfs
-from ._validate import RetouchError
+from . import files as bfs
+from ..validate import RetouchError
 
 __all__ = ["Sidecar", "MaskIndex", "candidates"]
 

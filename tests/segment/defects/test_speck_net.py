@@ -1,11 +1,11 @@
-"""The speck network (retouch.segment._spots_net): shipped, run by cv2.dnn, tiled exactly, and sure of real dust."""
+"""The speck network (retouch.segment.defects.speck_net): shipped, run by cv2.dnn, tiled exactly, and sure of real dust."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from retouch.segment import _spots_net
+from retouch.segment.defects import speck_net
 
 
 SPECKS = ((60, 60, 250), (200, 300, 12), (330, 450, 245), (100, 520, 8))  # y, x, grey: on dark wood, the cup's white rim, dark wood, lighter wood
@@ -26,18 +26,18 @@ def dusted(coffee):
 
 
 def test_ships_and_reads_six_planes(coffee):
-    assert _spots_net.NET.is_file()
-    planes = _spots_net.inputs(coffee)
+    assert speck_net.NET.is_file()
+    planes = speck_net.inputs(coffee)
     assert planes.shape == (*coffee.shape[:2], 6) and planes.dtype == np.float32
     assert np.allclose(planes[..., :3], coffee / 255 - 0.5, atol=1e-6)
     flat = np.full((50, 50, 3), 200, np.uint8)
-    assert np.allclose(_spots_net.inputs(flat)[..., 3:], 0)  # no difference from a flat background
+    assert np.allclose(speck_net.inputs(flat)[..., 3:], 0)  # no difference from a flat background
 
 
 def test_probability_shape_dtype_and_input_unchanged(dusted):
     image = dusted
     before = image.copy()
-    p = _spots_net.probability(_spots_net.inputs(image))
+    p = speck_net.probability(speck_net.inputs(image))
     assert p.shape == image.shape[:2] and p.dtype == np.float32
     assert 0 <= p.min() and p.max() <= 1
     assert np.array_equal(image, before)
@@ -47,18 +47,18 @@ def test_tiles_give_the_whole_photos_result(dusted):
     """Tiles of 64 px (each with the network's 32 px of context) give what one run over the photo gives."""
     image = dusted
     crop = image[:230, :300]
-    whole = _spots_net.probability(_spots_net.inputs(crop))
-    tiled = _spots_net.probability(_spots_net.inputs(crop), tile=64)
+    whole = speck_net.probability(speck_net.inputs(crop))
+    tiled = speck_net.probability(speck_net.inputs(crop), tile=64)
     assert np.abs(whole - tiled).max() < 1e-5
     # with less context than the network sees, the seams would show: the halo is what makes it exact
-    assert _spots_net.HALO == 32
+    assert speck_net.HALO == 32
 
 
 def test_sure_of_drawn_dust_not_of_the_photo(dusted, coffee):
-    p = _spots_net.probability(_spots_net.inputs(dusted))
+    p = speck_net.probability(speck_net.inputs(dusted))
     for y, x, _ in SPECKS:
         # measured: 1.00 at all four centres (the first, smaller network: 1.00, 0.89, 1.00, 1.00)
         assert p[_disk(p.shape, y, x)].max() > 0.95
     assert (p[:40, :40] < 0.5).all()  # the table far from the specks: measured 0.0014 at most
     # glints on the spoon and the cup's rim: measured 0.18 % (the first, smaller network: 0.10 %)
-    assert (_spots_net.probability(_spots_net.inputs(coffee)) >= 0.9).mean() < 0.003
+    assert (speck_net.probability(speck_net.inputs(coffee)) >= 0.9).mean() < 0.003

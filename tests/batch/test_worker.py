@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from retouch import _batch_fs, io
-from retouch._batch_worker import process, process_many
+from retouch import io
+from retouch.batch import files as _batch_fs
+from retouch.batch.worker import process, process_many
 from retouch.pipeline import Recipe
 
 RECIPE = Recipe.from_dict({"inputs": {"box_as_mask": True}, "inpaint": "telea"}).to_json()

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from . import io
-from ._validate import ImageFileError, RetouchError
+from .. import io
+from ..validate import ImageFileError, RetouchError
 
 IMAGE_SUFFIXES = frozenset(io.FORMATS)
 """File extensions a batch picks up (lower case, with the dot)."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from retouch import RetouchError, io
-from retouch._batch_inputs import MaskIndex, Sidecar, candidates
+from retouch.batch.inputs import MaskIndex, Sidecar, candidates
 
 
 def test_candidates_most_specific_first():

@@ -7,7 +7,7 @@ import pytest
 from skimage import data
 
 from retouch import ImageFileError, RetouchError, io
-from retouch import _batch_fs as bfs
+from retouch.batch import files as bfs
 
 
 def test_is_url_and_join(tmp_path):

@@ -22,7 +22,7 @@ trained: one on the colour versions, one on the black and white ones
 of a black and white print, where greyness tells nothing).
 
 On each, ``spots``' own candidates are found and measured with its default
-settings (``retouch.segment.defects._spot_candidates``); a candidate is a
+settings (``retouch.segment.defects.detectors.spot_candidates``); a candidate is a
 speck when at least half of it lies on the drawn specks grown by 1 px. The
 model is gradient-boosted trees (scikit-learn's
 ``HistGradientBoostingClassifier``: 400 trees of at most 63 leaves,
@@ -37,15 +37,15 @@ eleven profile, shape, edge and ring measures added; boosted trees 0.713
 with the 13 and 0.720 (the shipped model) with all 24. The same rows with
 the columns in another order gave 0.728, and 31 or 127 leaves in place of
 63, or 200 trees, 0.726 to 0.731: differences of 0.01 are noise. The
-model is written out as arrays (``retouch.segment._forest.save_boosted``)
+model is written out as arrays (``training.export.save_boosted``)
 that ``spots`` walks with numba, so scikit-learn is needed to train, not
 to detect.
 
-Run: ``python -m benchmarks.train_spots --data /work/shared/data`` writes
-``bench-out/train_spots/_spots_model_colour.npz`` and ``..._grey.npz``
+Run: ``python -m training.train_spots --data /work/shared/data`` writes
+``bench-out/train_spots/spots_colour.npz`` and ``..._grey.npz``
 (and the candidates, ``candidates.npz``, for ``--reuse``), with a 2-fold
 check (photos split by parity) of precision and recall over the
-candidates' area; copy the two files to ``src/retouch/segment/`` to ship them.
+candidates' area; copy the two files to ``src/retouch/segment/defects/models/`` to ship them.
 """
 
 from __future__ import annotations
@@ -56,11 +56,11 @@ import cv2
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from benchmarks import _forests
 from benchmarks._damage import damage
-from retouch.segment._defects_spots import features
-from retouch.segment._forest import save_boosted
-from retouch.segment.defects import _spot_candidates
+from retouch.segment.defects.detectors import spot_candidates
+from retouch.segment.defects.specks import features
+from training import common
+from training.export import save_boosted
 
 SEEDS = (1000, 2000)
 GREY_SEED = 3000
@@ -70,7 +70,7 @@ TREES, LEAVES, RATE, MIN_LEAF, L2 = 400, 63, 0.05, 20, 1.0
 
 def candidate_rows(image: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features, label, area) of ``spots``' candidates on ``image`` against the true specks."""
-    found, _ = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
+    found, _ = spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
     grown = cv2.dilate(truth.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     labels, areas = [], []
     for cand, _ in found:
@@ -88,8 +88,8 @@ def fit(x: np.ndarray, y: np.ndarray, area: np.ndarray) -> HistGradientBoostingC
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _forests.arguments(__doc__, out="bench-out/train_spots", threshold=0.3, what="a speck", argv=argv)
-    x, y, area, photo, grey = _forests.cached(args.out / "candidates.npz", args.reuse, ("x", "y", "area", "photo", "grey"),
+    args = common.arguments(__doc__, out="bench-out/train_spots", threshold=0.3, what="a speck", argv=argv)
+    x, y, area, photo, grey = common.cached(args.out / "candidates.npz", args.reuse, ("x", "y", "area", "photo", "grey"),
                                               lambda: _extract(args.data, args.limit))
     for is_grey, name in ((False, "colour"), (True, "grey")):
         sel = grey == is_grey
@@ -104,9 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         tp = float(areas[keep & (ys == 1)].sum())
         print(f"  2-fold check at {args.threshold}: precision {tp / max(areas[keep].sum(), 1):.3f}, "
               f"recall {tp / max(areas[ys == 1].sum(), 1):.3f} (candidate area)", flush=True)
-        path = args.out / f"_spots_model_{name}.npz"
+        path = args.out / f"spots_{name}.npz"
         save_boosted(path, fit(xs, ys, areas))
-        print(f"  wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/ to ship it")
+        print(f"  wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/defects/models/ to ship it")
 
 
 def _specked_and_clean(image: np.ndarray, seeds: list[int], *, grey: bool) -> list[tuple[np.ndarray, np.ndarray, bool]]:
@@ -124,7 +124,7 @@ def _versions(i: int, image: np.ndarray, luma: np.ndarray) -> list[tuple[np.ndar
 
 
 def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
-    return _forests.extract(data, limit, _versions, candidate_rows, "candidates")
+    return common.extract(data, limit, _versions, candidate_rows, "candidates")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ around it):
   background's (grey dust over a colourful background points elsewhere).
 
 The measures are weighed by gradient-boosted trees (:func:`speck_probability`),
-trained by ``benchmarks/train_spots.py`` on every candidate found on the
+trained by ``training/train_spots.py`` on every candidate found on the
 GrabCut set's photos (less the seven that are also CBSD68 test photos) with drawn specks and clean, in colour and in
 black and white, and (for the colour model) shrunk to half and 0.7 of
 their size, so texture as fine for its pixel size as a small scan's is
@@ -77,11 +77,11 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from . import _forest
+from . import trees
 
 __all__ = ["Candidate", "Planes", "candidates", "measure", "FEATURES", "features", "speck_probability", "black_and_white", "MODELS"]
 
-_EIGHT = np.ones((3, 3), bool)
+EIGHT = np.ones((3, 3), bool)
 _WINDOW = 12
 _DISK1 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 _DISK3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
@@ -117,7 +117,7 @@ def candidates(
     for light, d in ((True, diff.max(axis=2)), (False, (-diff).max(axis=2))):
         taken = np.zeros((h, w), bool)
         for level in levels:
-            labels, n = ndi.label(d >= threshold * level, structure=_EIGHT)
+            labels, n = ndi.label(d >= threshold * level, structure=EIGHT)
             for k, sl in enumerate(ndi.find_objects(labels)):
                 if sl is None or max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start) > max_size + 2:
                     continue
@@ -174,7 +174,7 @@ def measure(planes: Planes, cand: Candidate) -> dict[str, float]:
     var_out = float(np.sqrt((outside**2).sum(axis=1).mean()))
     ring = cv2.dilate(m.view(np.uint8), _DISK3).astype(bool) & ~cv2.dilate(m.view(np.uint8), _DISK1).astype(bool)
     near1 = cv2.dilate(m.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    part, _ = ndi.label(t >= 0.5, structure=_EIGHT)
+    part, _ = ndi.label(t >= 0.5, structure=EIGHT)
     own = np.unique(part[m])
     grown = np.isin(part, own[own > 0]) | m
     edge = grown[0].any() or grown[-1].any() or grown[:, 0].any() or grown[:, -1].any()
@@ -275,11 +275,11 @@ FEATURES = ("peak", "saturation", "background_saturation", "cover", "like", "hal
             "flatness", "extreme", "ring_beat", "area", "light",
             "core", "core75", "solidity", "axes", "edge", "ring_z", "sector_min", "sector_share",
             "ring_spread", "inner_spread", "colour_cosine")
-#: Two models of gradient-boosted trees trained by ``benchmarks/train_spots.py`` on the candidates
+#: Two models of gradient-boosted trees trained by ``training/train_spots.py`` on the candidates
 #: of the GrabCut set's photos (less the seven that are CBSD68 test photos) with drawn specks
 #: (``benchmarks._damage``) and clean: one on the colour photos (and copies shrunk to 0.5 and 0.7),
 #: one on their black and white versions (where greyness tells nothing).
-MODELS = {kind: Path(__file__).with_name(f"_spots_model_{kind}.npz") for kind in ("colour", "grey")}
+MODELS = {kind: Path(__file__).parent / "models" / f"spots_{kind}.npz" for kind in ("colour", "grey")}
 
 
 def features(measures: list[dict[str, float]]) -> np.ndarray:
@@ -306,4 +306,4 @@ def speck_probability(measures: list[dict[str, float]], *, grey: bool = False) -
     ``grey``: the candidates come from a black and white photo, and the
     model trained on black and white photos judges them.
     """
-    return _forest.boosted_probability(MODELS["grey" if grey else "colour"], features(measures))
+    return trees.boosted_probability(MODELS["grey" if grey else "colour"], features(measures))

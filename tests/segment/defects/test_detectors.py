@@ -317,7 +317,7 @@ def test_spots_quality_black_and_white(camera):
 
 def test_spots_models_ship_and_judge():
     """Both models ship with the package; a crisp white speck scores high, flat texture is not a candidate."""
-    from retouch.segment import _defects_spots as ds
+    from retouch.segment.defects import specks as ds
 
     for path in ds.MODELS.values():
         assert path.is_file()
@@ -326,9 +326,9 @@ def test_spots_models_ship_and_judge():
     image[30:36, 40:46] = 250
     colour = image.astype(np.float32) / 255
     assert ds.black_and_white(colour) and not ds.black_and_white(np.dstack([colour[..., 0], colour[..., 1] * 0.5, colour[..., 2]]))
-    from retouch.segment.defects import _spot_candidates
+    from retouch.segment.defects.detectors import spot_candidates
 
-    found, grey = _spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
+    found, grey = spot_candidates(image, min_size=2, max_size=15, min_contrast=0.15, polarity="both")
     assert len(found) == 1 and grey
     for grey in (False, True):
         assert ds.speck_probability([t for _, t in found], grey=grey)[0] > 0.5
@@ -336,7 +336,7 @@ def test_spots_models_ship_and_judge():
 
 def test_spot_sector_medians_are_numpys():
     """The ring's per-sector medians (one sort for all eight sectors) equal np.median sector by sector."""
-    from retouch.segment._defects_spots import _medians
+    from retouch.segment.defects.specks import _medians
 
     rng = np.random.default_rng(0)
     for _ in range(300):
@@ -353,14 +353,14 @@ def test_scratches_forest_ships_and_judges(scratched):
     """The scratch forest ships with the package and tells the drawn scratches from the astronaut's own lines."""
     from pathlib import Path
 
-    from retouch.segment import _defects_lines as dl
-    from retouch.segment import _forest
-    from retouch.segment.defects import _FOREST_ACCEPT, _FOREST_VETO, _colour_float, _scratch_chains
+    from retouch.segment.defects import lines as dl
+    from retouch.segment.defects import trees
+    from retouch.segment.defects.detectors import _FOREST_ACCEPT, _FOREST_VETO, colour_float, scratch_chains
 
     assert dl.FOREST.is_file()
     assert dl.scratch_probability([], min_contrast=0.12).shape == (0,)
     damaged, truth = scratched
-    found = _scratch_chains(_colour_float(damaged), min_length=80, max_width=4, min_contrast=0.12)
+    found = scratch_chains(colour_float(damaged), min_length=80, max_width=4, min_contrast=0.12)
     assert all(set(dl.FEATURES) <= set(t) for _, t, _, _ in found)
     p = dl.scratch_probability([t for _, t, _, _ in found], min_contrast=0.12)
     on = np.array([truth[ys, xs].mean() > 0.5 for _, _, ys, xs in found])
@@ -370,18 +370,18 @@ def test_scratches_forest_ships_and_judges(scratched):
     # a plain light line on a flat grey: measured 1.0, kept whatever the hand-set tests say
     image = np.full((120, 160, 3), 0.4, np.float32)
     image[20:100, 80] = 0.9
-    (_, measures, _, _), = _scratch_chains(_colour_float(image), min_length=80, max_width=4, min_contrast=0.12)
+    (_, measures, _, _), = scratch_chains(colour_float(image), min_length=80, max_width=4, min_contrast=0.12)
     assert dl.scratch_probability([measures], min_contrast=0.12)[0] >= _FOREST_ACCEPT
     # a faint tint is grey to the forest: exactly equal channels and a tint of NEAR_GREY read alike
     tinted = dict(measures, chroma=dl.NEAR_GREY)
     assert measures["chroma"] == 0 and np.array_equal(dl.features([measures], min_contrast=0.12), dl.features([tinted], min_contrast=0.12))
     with pytest.raises(FileNotFoundError, match="reinstall retouch"):
-        _forest.load(Path("no-such-forest.yml.gz"))
+        trees.load(Path("no-such-forest.yml.gz"))
 
 
 def test_scratches_forest_decides_with_the_tests(monkeypatch):
     """A chain is kept when the forest is sure, or when the hand-set tests pass and the forest does not veto it."""
-    from retouch.segment import _defects_lines as dl
+    from retouch.segment.defects import lines as dl
     from retouch.segment import defects
 
     image = np.full((200, 260), 0.4, np.float32)
@@ -397,7 +397,7 @@ def test_scratches_forest_decides_with_the_tests(monkeypatch):
 
 def test_scratches_leave_a_lattice_alone(monkeypatch):
     """A window's leads (two pairs of parallel lines crossing at right angles) are not scratches; a line beside them is."""
-    from retouch.segment import _defects_lines as dl
+    from retouch.segment.defects import lines as dl
     from retouch.segment import defects
 
     image = np.full((240, 320, 3), 0.6, np.float32)
@@ -417,7 +417,7 @@ def test_scratches_leave_a_lattice_alone(monkeypatch):
 
 
 def test_lattice_needs_two_parallel_lines_crossed_by_the_same_two():
-    from retouch.segment._defects_lines import lattice
+    from retouch.segment.defects.lines import lattice
 
     def line(y0, x0, y1, x1, n=200):
         t = np.linspace(0, 1, n)

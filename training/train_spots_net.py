@@ -5,7 +5,7 @@ a GPU and PyTorch but without ``retouch`` installed:
 
 1. ``photos --data DIR --file PHOTOS.npz``: the GrabCut set's photos less
    the seven that are also CBSD68 test photos
-   (:func:`benchmarks._forests.grabcut_photos`), each with its black and
+   (:func:`training.common.grabcut_photos`), each with its black and
    white version, in one file (about 30 MB). Needs ``retouch``.
 2. ``prepare --photos PHOTOS.npz --work DIR``: each training photo in
    ``1 + COLOUR + GREY + sum(SCALES)`` versions, every one with its own
@@ -27,16 +27,16 @@ a GPU and PyTorch but without ``retouch`` installed:
    earlier weights. Needs PyTorch; runs on ``--device`` (``cuda`` when
    there is one). It writes the weights every minute, so a run stopped
    early still leaves them.
-4. ``export --net NET.pt --file _spots_net.onnx`` writes the ONNX that
-   ``cv2.dnn`` runs (copy it to ``src/retouch/segment/``), and
-   ``evaluate --data DIR --file _spots_net.onnx`` prints, on the held-out
+4. ``export --net NET.pt --file spots_net.onnx`` writes the ONNX that
+   ``cv2.dnn`` runs (copy it to ``src/retouch/segment/defects/models/``), and
+   ``evaluate --data DIR --file spots_net.onnx`` prints, on the held-out
    photos' versions, the precision and recall (with the restore
    benchmark's 2 px tolerance) of the pixels whose probability is at
    least each of several thresholds: :func:`retouch.segment.spots` keeps
    the network's pixels at the lowest threshold whose precision there is
    at least 0.9.
 
-The shipped network (:mod:`retouch.segment._spots_net`: 32 channels,
+The shipped network (:mod:`retouch.segment.defects.speck_net`: 32 channels,
 dilations 2, 4, 8, 16, 1) was trained on one NVIDIA H100 (``prepare`` took
 26 to 31 s on its 16 cores for 2484 versions):
 
@@ -73,7 +73,7 @@ import numpy as np
 from benchmarks._damage import damage
 
 COLOUR, GREY, SCALES = 40, 12, ((0.5, 8), (0.7, 8))  # versions of each training photo (and one clean)
-WINDOW = 31  # the median window: retouch.segment._spots_net.WINDOW
+WINDOW = 31  # the median window: retouch.segment.defects.speck_net.WINDOW
 CROP, BATCH = 96, 128
 WARMUP = 200
 THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
@@ -82,10 +82,10 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
 # -- 1. photos ---------------------------------------------------------------------------------
 
 def write_photos(data: Path, file: Path, limit: int) -> None:
-    from benchmarks import _forests
+    from training import common
 
     index, images, lumas = [], [], []
-    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
+    for i, progress, image, luma in common.grabcut_photos(data, limit):
         index.append(i)
         images.append(image)
         lumas.append(luma[..., 0])
@@ -281,23 +281,23 @@ def export(net_file: Path, file: Path) -> None:
     x = torch.zeros(1, 6, 64, 64)
     torch.onnx.export(net, x, str(file), dynamo=False, input_names=["planes"], output_names=["logit"],
                       dynamic_axes={"planes": {2: "h", 3: "w"}, "logit": {2: "h", 3: "w"}}, opset_version=13)
-    print(f"wrote {file} ({file.stat().st_size / 1e3:.0f} kB) from {saved['steps']} steps; copy it to src/retouch/segment/ to ship it")
+    print(f"wrote {file} ({file.stat().st_size / 1e3:.0f} kB) from {saved['steps']} steps; copy it to src/retouch/segment/defects/models/ to ship it")
 
 
 def evaluate(data: Path, file: Path, hold: int, limit: int) -> None:
-    from benchmarks import _forests
+    from training import common
     from benchmarks.restore import match, prf
-    from retouch.segment import _spots_net
+    from retouch.segment.defects import speck_net
 
-    assert WINDOW == _spots_net.WINDOW, "train_spots_net.WINDOW must be the median window spots uses"
+    assert WINDOW == speck_net.WINDOW, "train_spots_net.WINDOW must be the median window spots uses"
     net = cv2.dnn.readNetFromONNX(str(file))
     counts = {t: np.zeros(4, np.int64) for t in THRESHOLDS}
-    for i, progress, image, luma in _forests.grabcut_photos(data, limit):
+    for i, progress, image, luma in common.grabcut_photos(data, limit):
         if i % hold:
             continue
         for which, scale, seed in version_jobs(i):
             v = make_version({"image": image, "luma": luma}[which], scale, seed)
-            net.setInput(np.ascontiguousarray(_spots_net.inputs(v[..., :3]).transpose(2, 0, 1)[None]))
+            net.setInput(np.ascontiguousarray(speck_net.inputs(v[..., :3]).transpose(2, 0, 1)[None]))
             p = 1 / (1 + np.exp(-net.forward()[0, 0]))
             for t in THRESHOLDS:
                 counts[t] += match(p >= t, v[..., 6] > 0)

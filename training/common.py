@@ -1,4 +1,4 @@
-"""What the model-training scripts share (``train_spots.py``, ``train_scratches.py``).
+"""What the model-training scripts share (``train_spots.py``, ``train_scratches.py``, ``train_spots_net.py``).
 
 Their command line (``--data``, ``--out``, ``--limit``, ``--threshold``,
 ``--reuse``), the cache of extracted rows, and the random forest that
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from benchmarks._data import cbsd68_images, grabcut_pairs, read_image
-from retouch._convert import to_gray, to_rgb, to_uint8
+from retouch.convert import to_gray, to_rgb, to_uint8
 
 __all__ = ["arguments", "cached", "extract", "fit", "grabcut_photos"]
 

@@ -25,7 +25,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from . import _forest
+from . import trees
 
 __all__ = ["line_response", "centrelines", "link", "bridge", "chain_props", "parallel_support", "bend", "side_difference",
            "lattice", "FEATURES", "FOREST", "NEAR_GREY", "features", "scratch_probability"]
@@ -394,7 +394,7 @@ def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np
 
 # --- the forest that weighs a chain's measures --------------------------------------------------
 
-#: The measures of a chain the forest reads, in order (see ``retouch.segment.defects._scratch_chains``):
+#: The measures of a chain the forest reads, in order (see ``retouch.segment.defects.detectors.scratch_chains``):
 #: its close parallel texture, its family of long parallel lines, its bend, its sides' difference,
 #: its contrast over the faintest asked for (``min_contrast``), its polarity and width, and the
 #: median luma and chroma (channel spread, beyond :data:`NEAR_GREY`) of its pixels. Its length is
@@ -402,10 +402,10 @@ def side_difference(image: np.ndarray, ys: np.ndarray, xs: np.ndarray, angle: np
 #: long is long enough (a forest that also read the length, its pixel count and their ratio did
 #: worse on CBSD68: mean F1 0.795 against 0.811, with the thresholds then in use).
 FEATURES = ("parallel", "family", "bend", "side", "contrast", "light", "wide", "luma", "chroma")
-#: OpenCV random forest (``cv2.ml.RTrees``) trained by ``benchmarks/train_scratches.py`` on the chains
+#: OpenCV random forest (``cv2.ml.RTrees``) trained by ``training/train_scratches.py`` on the chains
 #: found on the GrabCut set's photos (less the seven that are also CBSD68 test photos) with scratches
 #: drawn (``benchmarks._damage``), clean, and in black and white.
-FOREST = Path(__file__).with_name("_scratches_forest.yml.gz")
+FOREST = Path(__file__).parent / "models" / "scratches_forest.yml.gz"
 
 
 #: Chroma (channel spread) up to this counts as grey: the forest reads only the colour beyond it.
@@ -432,4 +432,4 @@ def features(measures: list[dict[str, float]], *, min_contrast: float) -> np.nda
 
 def scratch_probability(measures: list[dict[str, float]], *, min_contrast: float) -> np.ndarray:
     """The share of the forest's trees that take each chain for a scratch (0 to 1)."""
-    return _forest.probability(FOREST, features(measures, min_contrast=min_contrast))
+    return trees.probability(FOREST, features(measures, min_contrast=min_contrast))

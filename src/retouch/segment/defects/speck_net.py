@@ -5,13 +5,13 @@ channels, dilated 1, 2, 4, 8, 16 and 1, each followed by a ReLU, then a
 1 x 1 convolution to one logit per pixel: 48,033 weights, seeing 32 px to
 every side) reads six planes per pixel: the photo's RGB in [0, 1] less 0.5,
 and its difference from the median of a 31 x 31 window, times 4. It is
-trained by ``benchmarks/train_spots_net.py`` (PyTorch, on the GrabCut set's
+trained by ``training/train_spots_net.py`` (PyTorch, on the GrabCut set's
 photos with drawn specks, never the CBSD68 photos that
 ``benchmarks/restore.py`` scores on) and shipped as ONNX
-(``_spots_net.onnx``), which OpenCV's ``cv2.dnn`` runs, so detecting needs
+(``models/spots_net.onnx``), which OpenCV's ``cv2.dnn`` runs, so detecting needs
 neither PyTorch nor a download.
 
-The network and the boosted trees of :mod:`._defects_spots` look at dust
+The network and the boosted trees of :mod:`.specks` look at dust
 differently: the trees judge each candidate by hand-made measures of its
 shape, contrast and neighbourhood and reject many plainly visible specks
 that lie on texture; the network looks at the pixels themselves and finds
@@ -28,11 +28,11 @@ import cv2
 import numpy as np
 from scipy.special import expit
 
-from .._convert import to_float
+from ...convert import to_float
 
 __all__ = ["NET", "WINDOW", "HALO", "inputs", "probability"]
 
-NET = Path(__file__).with_name("_spots_net.onnx")
+NET = Path(__file__).parent / "models" / "spots_net.onnx"
 WINDOW = 31  # the median window of the background the network was trained with
 HALO = 32  # px every output pixel sees to each side: the sum of the dilations
 TILE = 1024  # px: larger photos are run tile by tile (each with HALO px of its neighbours), the same to 1e-5

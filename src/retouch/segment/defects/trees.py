@@ -1,7 +1,7 @@
 """The tree models the damage detectors ship with: loading them once, and what they say of a row.
 
-Two kinds, each saved next to this module by a training script under
-``benchmarks/``:
+Two kinds, each saved in ``models/`` beside this module by a script under
+``training/``:
 
 - a random forest, OpenCV's ``cv2.ml.RTrees`` saved as gzipped YAML
   (``train_scratches.py``); what it says of a row is the share of its trees
@@ -9,7 +9,7 @@ Two kinds, each saved next to this module by a training script under
   call from several threads on one forest, so every call holds one lock;
 - gradient-boosted trees (``train_spots.py``, fitted by scikit-learn's
   ``HistGradientBoostingClassifier``) written out as plain arrays in a
-  ``.npz`` file (:func:`save_boosted`) and walked by a numba loop, so
+  ``.npz`` file (``training/export.py``'s ``save_boosted``) and walked by a numba loop, so
   running them needs no scikit-learn; what they say of a row is the
   probability of class 1.
 """
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-__all__ = ["load", "probability", "vote_share", "save_boosted", "load_boosted", "boosted_probability"]
+__all__ = ["load", "probability", "vote_share", "load_boosted", "boosted_probability"]
 
 _LOCK = threading.Lock()
 
@@ -58,36 +58,7 @@ def vote_share(forest: cv2.ml.RTrees, x: np.ndarray) -> np.ndarray:
 
 # --- gradient-boosted trees as arrays -------------------------------------------------------------
 
-_BOOSTED_FIELDS = ("feature", "threshold", "missing_left", "left", "right", "value", "roots", "baseline")
-
-
-def save_boosted(path: Path, model) -> None:
-    """Write a fitted binary ``sklearn.ensemble.HistGradientBoostingClassifier`` to ``path`` (``.npz``).
-
-    Every tree's nodes go into one set of arrays (``roots``: where each tree
-    starts); a leaf is its own left and right child. Only numerical splits
-    are written (the models here are trained on numbers only).
-    """
-    trees = [predictor.nodes for (predictor,) in model._predictors]
-    if any(bool(t["is_categorical"].any()) for t in trees):
-        raise ValueError("categorical splits are not supported")
-    sizes = [len(t) for t in trees]
-    offsets = np.cumsum([0] + sizes[:-1])
-    nodes = np.concatenate(trees)
-    index = np.arange(len(nodes))
-    shift = np.repeat(offsets, sizes)
-    leaf = nodes["is_leaf"].astype(bool)
-    arrays = {
-        "feature": np.where(leaf, 0, nodes["feature_idx"]).astype(np.int32),
-        "threshold": nodes["num_threshold"].astype(np.float64),
-        "missing_left": nodes["missing_go_to_left"].astype(bool),
-        "left": np.where(leaf, index, nodes["left"] + shift).astype(np.int32),
-        "right": np.where(leaf, index, nodes["right"] + shift).astype(np.int32),
-        "value": np.where(leaf, nodes["value"], 0.0).astype(np.float64),
-        "roots": offsets.astype(np.int32),
-        "baseline": np.float64(np.ravel(model._baseline_prediction)[0]),
-    }
-    np.savez_compressed(path, **arrays)
+BOOSTED_FIELDS = ("feature", "threshold", "missing_left", "left", "right", "value", "roots", "baseline")
 
 
 @lru_cache(maxsize=4)
@@ -96,7 +67,7 @@ def load_boosted(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"retouch's model {path} is missing: reinstall retouch")
     with np.load(path) as z:
-        return {k: z[k] for k in _BOOSTED_FIELDS}
+        return {k: z[k] for k in BOOSTED_FIELDS}
 
 
 def boosted_probability(path: Path, x: np.ndarray) -> np.ndarray:

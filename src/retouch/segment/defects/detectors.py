@@ -1,4 +1,4 @@
-"""Damage detectors: scratches, dust spots and overlaid text.
+"""The damage detectors: scratches, dust spots and overlaid text.
 
 Each finds one kind of damage nobody wants to trace by hand and returns a
 bool ``H x W`` mask (True = damage), ready to grow a little and fill. The
@@ -17,14 +17,14 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage as ndi
 
-from .. import registry
-from .._convert import split_alpha, to_float, to_rgb, to_uint8
-from .._validate import check_image
-from ..refine import grow
-from . import _defects_lines as _lines
-from . import _defects_spots as _spots
-from . import _defects_text as _text
-from . import _spots_net
+from ... import registry
+from ...convert import split_alpha, to_float, to_rgb, to_uint8
+from ...refine import grow
+from ...validate import check_image
+from . import glyphs as _text
+from . import lines as _lines
+from . import speck_net
+from . import specks as _spots
 
 __all__ = ["scratches", "spots", "text"]
 
@@ -41,7 +41,7 @@ _SIDE_DIST = 6.0
 _MAX_SIDE = 1.0  # sides' difference / line contrast: scratches 0.66 at the 90th percentile, edges 0.8 median
 _LONG_GAP = 60  # px: pieces of 40 px or more in one straight line join across this (F1 0.785 -> 0.789)
 _BORDER = 3  # image rows/columns at the border are often scanner or crop artefacts
-# A chain is a scratch when the forest (_defects_lines.scratch_probability) gives it at least
+# A chain is a scratch when the forest (lines.scratch_probability) gives it at least
 # _FOREST_ACCEPT, or it passes the hand-set tests (_is_scratch) and the forest gives it at least
 # _FOREST_VETO. On the 68 CBSD68 photos of benchmarks/restore.py, which the forest never saw (it is
 # trained on the GrabCut set's photos that are not CBSD68 photos), mean F1 with veto 0.3 and accept
@@ -54,7 +54,7 @@ _FOREST_ACCEPT = 0.75
 _FOREST_VETO = 0.3
 
 
-def _colour_float(image: np.ndarray) -> np.ndarray:
+def colour_float(image: np.ndarray) -> np.ndarray:
     """The colour part of ``image`` as float32 in [0, 1]: ``H x W`` grey or ``H x W x 3``."""
     color, _ = split_alpha(image)
     return np.ascontiguousarray(to_float(color))
@@ -124,7 +124,7 @@ def scratches(
     thinned by non-maximum suppression across the line and kept above half
     of ``min_contrast`` (a hysteresis on the chain's mean). Scratches that
     run exactly along a row of the image border (three pixels) are not seen.
-    The forest (``benchmarks/train_scratches.py``) learned that scratches
+    The forest (``training/train_scratches.py``) learned that scratches
     are grey, white or black, as on a scanned print or the base side of a
     film: a coloured line (a scratch through only some of a colour film's
     dye layers) passes only if the hand-set tests pass it and the forest
@@ -155,9 +155,9 @@ def scratches(
     (True, False, dtype('bool'))
     """
     image = check_image(image)
-    f = _colour_float(image)
+    f = colour_float(image)
     h, w = f.shape[:2]
-    found = _scratch_chains(f, min_length=min_length, max_width=max_width, min_contrast=min_contrast, polarity=polarity)
+    found = scratch_chains(f, min_length=min_length, max_width=max_width, min_contrast=min_contrast, polarity=polarity)
     probability = _lines.scratch_probability([t for _, t, _, _ in found], min_contrast=min_contrast)
     kept = [(t, ys, xs) for (_, t, ys, xs), p in zip(found, probability)
             if p >= _FOREST_ACCEPT or (p >= _FOREST_VETO and _is_scratch(t))]
@@ -173,13 +173,13 @@ def scratches(
     return out
 
 
-def _scratch_chains(
+def scratch_chains(
     f: np.ndarray, *, min_length: float, max_width: float, min_contrast: float, polarity: Polarity = "both"
 ) -> list[tuple[str, dict[str, float], np.ndarray, np.ndarray]]:
     """Every long, contrasted chain of line centres of ``polarity`` in float ``f``: (polarity, measures, rows, columns).
 
     What :func:`scratches` judges (with :func:`_is_scratch` and its forest),
-    and what ``benchmarks/train_scratches.py`` trains that forest on. Lines
+    and what ``training/train_scratches.py`` trains that forest on. Lines
     of both polarities make the family of long lines a chain is measured
     against, whichever polarity is asked for.
     """
@@ -358,9 +358,9 @@ def spots(
     astronaut (the flag's stars, her badge, a catchlight), where the
     first, smaller network took 0.09 %. The trees (one model for colour
     photos, one for black and white ones, picked by whether the photo's
-    channels are all equal) were trained by ``benchmarks/train_spots.py``,
-    the network (one for both, :mod:`retouch.segment._spots_net`, run by
-    OpenCV's ``cv2.dnn``) by ``benchmarks/train_spots_net.py``, on the
+    channels are all equal) were trained by ``training/train_spots.py``,
+    the network (one for both, :mod:`retouch.segment.defects.speck_net`, run by
+    OpenCV's ``cv2.dnn``) by ``training/trainspeck_net.py``, on the
     GrabCut set's photos with the default settings; other sizes and
     contrasts give them candidates of other sizes, judged by the same
     measures. On the 68 CBSD68 photos of ``benchmarks/restore.py``, which
@@ -388,7 +388,7 @@ def spots(
     (True, True)
     """
     image = check_image(image)
-    found, grey = _spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
+    found, grey = spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
     out = np.zeros(image.shape[:2], bool)
     candidates = np.zeros(image.shape[:2], bool)
     if found:
@@ -399,8 +399,8 @@ def spots(
             if p >= _trees_sure(certainty) and t["saturation"] <= _MAX_SATURATION:
                 out[y0:y1, x0:x1] |= cand.mask
         rgb = to_uint8(to_rgb(image))
-        planes = _spots_net.inputs(rgb)
-        out |= _net_specks(rgb, planes, _spots_net.probability(planes), candidates, sure=_net_sure(certainty),
+        planes = speck_net.inputs(rgb)
+        out |= _net_specks(rgb, planes, speck_net.probability(planes), candidates, sure=_net_sure(certainty),
                            min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
     return grow(out, pixels=1)
 
@@ -429,7 +429,7 @@ def _net_specks(rgb: np.ndarray, planes: np.ndarray, probability: np.ndarray, ca
     contrast and polarity and to :data:`_MAX_SATURATION` (the groups do not depend on ``sure``, so a
     higher ``sure`` marks a subset of what a lower one marks)."""
     out = np.zeros(rgb.shape[:2], bool)
-    labels, _ = ndi.label(probability >= min(sure, _NET_GROUP), structure=_spots._EIGHT)
+    labels, _ = ndi.label(probability >= min(sure, _NET_GROUP), structure=_spots.EIGHT)
     touching = np.unique(labels[candidates])
     labels[~np.isin(labels, touching)] = 0
     if not labels.any():
@@ -456,7 +456,7 @@ def _net_specks(rgb: np.ndarray, planes: np.ndarray, probability: np.ndarray, ca
     return out
 
 
-def _spot_candidates(
+def spot_candidates(
     image: np.ndarray, *, min_size: float, max_size: float, min_contrast: float, polarity: Polarity
 ) -> tuple[list[tuple[_spots.Candidate, dict[str, float]]], bool]:
     """The candidates :func:`spots` weighs, each with its measures (what its models were trained on),

@@ -14,7 +14,7 @@ straight ones as on a film strip (seed ``14000 + i``), clean, and in black
 and white (its luma) with scratches from seed ``8000 + i`` and clean.
 
 On each, ``scratches``' own chains are found and measured with its default
-settings (``retouch.segment.defects._scratch_chains``: every chain of line
+settings (``retouch.segment.defects.detectors.scratch_chains``: every chain of line
 centres long and contrasted enough to be judged); a chain is a scratch when
 at least half of its pixels lie within 2 px of the drawn scratches. The
 forest is OpenCV's random forest (``cv2.ml.RTrees``: 300 trees, depth 6,
@@ -38,15 +38,15 @@ The forest's own randomness: the same rows with the generator seeded 0 to 7
 score mean F1 0.807 to 0.816 (pooled 0.862 to 0.868); the shipped forest is
 seed 0 (0.815). A change smaller than that spread is not a measured gain.
 The forest reads each chain's measures as listed in
-``retouch.segment._defects_lines.FEATURES``; its chroma only beyond
+``retouch.segment.defects.lines.FEATURES``; its chroma only beyond
 ``NEAR_GREY``, since the drawn scratches carry a faint tint that no
 detector should learn to look for.
 
-Run: ``python -m benchmarks.train_scratches --data /work/shared/data``
-writes ``bench-out/train_scratches/_scratches_forest.yml.gz`` (and the
+Run: ``python -m training.train_scratches --data /work/shared/data``
+writes ``bench-out/train_scratches/scratches_forest.yml.gz`` (and the
 chains, ``chains.npz``, for ``--reuse``), with a 2-fold check (photos split
 by parity) of the chains' precision and recall; copy the file to
-``src/retouch/segment/`` to ship it.
+``src/retouch/segment/defects/models/`` to ship it.
 """
 
 from __future__ import annotations
@@ -56,11 +56,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks import _forests
 from benchmarks._damage import damage
-from retouch.segment._defects_lines import features
-from retouch.segment._forest import vote_share
-from retouch.segment.defects import _colour_float, _scratch_chains
+from retouch.segment.defects.detectors import colour_float, scratch_chains
+from retouch.segment.defects.lines import features
+from retouch.segment.defects.trees import vote_share
+from training import common
 
 SEEDS = (3000, 4000, 5000, 6000, 9000, 10000, 11000, 12000)  # the benchmark's curved scratches
 STYLED = (("straight", 13000), ("film", 14000))  # unbowed ones, and near-vertical ones as on film
@@ -71,7 +71,7 @@ MIN_LENGTH, MAX_WIDTH, MIN_CONTRAST = 80.0, 4.0, 0.12  # scratches' defaults
 
 def chain_rows(image: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(features, label) of ``scratches``' chains on ``image`` against the true scratches."""
-    found = _scratch_chains(_colour_float(image), min_length=MIN_LENGTH, max_width=MAX_WIDTH, min_contrast=MIN_CONTRAST)
+    found = scratch_chains(colour_float(image), min_length=MIN_LENGTH, max_width=MAX_WIDTH, min_contrast=MIN_CONTRAST)
     near = cv2.dilate(truth.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     labels = [near[ys, xs].mean() >= 0.5 for _, _, ys, xs in found]
     x = features([t for _, t, _, _ in found], min_contrast=MIN_CONTRAST)
@@ -79,12 +79,12 @@ def chain_rows(image: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> cv2.ml.RTrees:
-    return _forests.fit(x, y, depth=DEPTH, trees=TREES, min_leaf=MIN_LEAF, active=ACTIVE)
+    return common.fit(x, y, depth=DEPTH, trees=TREES, min_leaf=MIN_LEAF, active=ACTIVE)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _forests.arguments(__doc__, out="bench-out/train_scratches", threshold=0.5, what="a scratch", argv=argv)
-    x, y, photo, grey = _forests.cached(args.out / "chains.npz", args.reuse, ("x", "y", "photo", "grey"),
+    args = common.arguments(__doc__, out="bench-out/train_scratches", threshold=0.5, what="a scratch", argv=argv)
+    x, y, photo, grey = common.cached(args.out / "chains.npz", args.reuse, ("x", "y", "photo", "grey"),
                                         lambda: _extract(args.data, args.limit))
     print(f"{len(y)} chains, {int(y.sum())} scratches")
     p = np.zeros(len(y))
@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     tp = int((keep & (y == 1)).sum())
     print(f"2-fold check at {args.threshold}: precision {tp / max(int(keep.sum()), 1):.3f}, "
           f"recall {tp / max(int(y.sum()), 1):.3f} (chains)", flush=True)
-    path = args.out / "_scratches_forest.yml.gz"
+    path = args.out / "scratches_forest.yml.gz"
     fit(x, y).save(str(path))
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/ to ship it")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB); copy it to src/retouch/segment/defects/models/ to ship it")
 
 
 def _versions(i: int, image: np.ndarray, luma: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, bool]]:
@@ -108,7 +108,7 @@ def _versions(i: int, image: np.ndarray, luma: np.ndarray) -> list[tuple[np.ndar
 
 
 def _extract(data: Path, limit: int) -> tuple[np.ndarray, ...]:
-    return _forests.extract(data, limit, _versions, chain_rows, "chains")
+    return common.extract(data, limit, _versions, chain_rows, "chains")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,18 @@
-"""retouch.segment._forest: the tree models the damage detectors ship with.
+"""training.export: scikit-learn's boosted trees written as the arrays retouch walks.
 
 The boosted trees are trained with scikit-learn (a test extra, not a
-dependency of ``retouch``) and run by retouch's own numba loop; these tests check that
-the arrays written by ``save_boosted`` give exactly scikit-learn's
-probabilities, and that the shipped models read the measures ``spots`` makes.
+dependency of ``retouch``) and run by retouch's own numba loop
+(:mod:`retouch.segment.defects.trees`); these tests check that the arrays
+written by ``save_boosted`` give exactly scikit-learn's probabilities.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from retouch.segment import _defects_spots as ds
-from retouch.segment import _forest
+from retouch.segment.defects import trees
+from training.export import save_boosted
 
 
 def _fitted(rows: int = 3000, seed: int = 0):
@@ -31,20 +29,20 @@ def _fitted(rows: int = 3000, seed: int = 0):
 def test_boosted_arrays_give_sklearns_probabilities(tmp_path):
     model, x = _fitted()
     path = tmp_path / "model.npz"
-    _forest.save_boosted(path, model)
+    save_boosted(path, model)
     rng = np.random.default_rng(1)
     fresh = rng.normal(size=(9000, 5)).astype(np.float32)  # more rows than one chunk
     fresh[::7, 3] = np.nan
     fresh[::11, 0] = np.nan
     for rows in (x, fresh, fresh[:1]):
-        p = _forest.boosted_probability(path, rows)
+        p = trees.boosted_probability(path, rows)
         assert p.shape == (len(rows),) and p.dtype == np.float64
         np.testing.assert_allclose(p, model.predict_proba(rows)[:, 1], rtol=0, atol=1e-12)
     # the model is not trivial: it tells the classes apart on rows it was not fitted on
     truth = (fresh[:, 0] * fresh[:, 1] > 0.2) | (fresh[:, 2] > 1.5)
     ok = ~np.isnan(fresh).any(axis=1)
-    assert ((_forest.boosted_probability(path, fresh) >= 0.5) == truth)[ok].mean() > 0.9
-    assert _forest.boosted_probability(path, np.zeros((0, 5), np.float32)).shape == (0,)
+    assert ((trees.boosted_probability(path, fresh) >= 0.5) == truth)[ok].mean() > 0.9
+    assert trees.boosted_probability(path, np.zeros((0, 5), np.float32)).shape == (0,)
 
 
 def test_boosted_refuses_categorical_splits(tmp_path):
@@ -54,25 +52,5 @@ def test_boosted_refuses_categorical_splits(tmp_path):
     x = np.stack([rng.integers(0, 4, 500), rng.normal(size=500)], 1)
     model = HistGradientBoostingClassifier(max_iter=5, categorical_features=[0], random_state=0).fit(x, x[:, 0] % 2)
     with pytest.raises(ValueError, match="categorical splits are not supported"):
-        _forest.save_boosted(tmp_path / "m.npz", model)
+        save_boosted(tmp_path / "m.npz", model)
     assert not (tmp_path / "m.npz").exists()
-
-
-def test_missing_model_says_reinstall():
-    with pytest.raises(FileNotFoundError, match="reinstall retouch"):
-        _forest.load_boosted(Path("no-such-model.npz"))
-
-
-def test_shipped_spot_models_read_spots_measures():
-    """Both spot models ship, split only on columns ``features`` makes, and reach a leaf in every tree."""
-    for path in ds.MODELS.values():
-        assert path.is_file()
-        m = _forest.load_boosted(path)
-        assert m["feature"].max() < len(ds.FEATURES) + 1
-        assert len(m["roots"]) > 50
-        leaf = m["left"] == np.arange(len(m["left"]))
-        assert np.array_equal(leaf, m["right"] == np.arange(len(m["right"])))
-        # every node's children are in its own tree: below the next tree's root
-        nxt = np.append(m["roots"][1:], len(m["left"]))
-        tree = np.searchsorted(m["roots"], np.arange(len(m["left"])), side="right") - 1
-        assert (m["left"] < nxt[tree]).all() and (m["right"] < nxt[tree]).all()

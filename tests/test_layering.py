@@ -1,0 +1,150 @@
+"""The layering the package is built on (docs/design.md), checked on the source with ``ast``.
+
+- The core (io, convert, validate, registry, segment, refine, inpaint,
+  pipeline) never imports a front end (cli, demo, web, batch), not even
+  inside a function.
+- A private name (a module or an attribute whose name starts with ``_``) is
+  imported only from inside the package that holds it: ``retouch.inpaint._base``
+  by ``retouch.inpaint.*``, ``_medians`` of ``retouch.segment.defects.specks``
+  by ``retouch.segment.defects.*``; a private name of a module at the
+  package's root (``retouch.pipeline._x``) by the core only, not by a front
+  end. The training scripts and the benchmarks import only public names of
+  retouch.
+
+Tests are exempt: they test private parts on purpose.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+FRONT_ENDS = ("retouch.cli", "retouch.demo", "retouch.web", "retouch.batch")
+
+
+def _module_name(path: Path) -> tuple[str, bool]:
+    """The dotted name of the module at ``path`` and whether it is a package's ``__init__``."""
+    rel = path.relative_to(SRC if SRC in path.parents else ROOT).with_suffix("")
+    parts = list(rel.parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts.pop()
+    return ".".join(parts), is_package
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, str, str | None]]:
+    """Every import in ``tree`` as (line, absolute module, imported name or None)."""
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name, None) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found += [(node.lineno, target, a.name) for a in node.names]
+    return found
+
+
+def _private_owner(target: str, name: str | None) -> str | None:
+    """The package a private module or name in this import belongs to (None when all is public)."""
+    parts = target.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:i])
+    if name is not None and name.startswith("_") and not name.startswith("__"):
+        # ``from pkg import _mod`` or ``from pkg.mod import _name``: private to pkg / mod's package
+        return target if _is_package(target) else target.rpartition(".")[0]
+    return None
+
+
+def _is_package(name: str) -> bool:
+    return (SRC.joinpath(*name.split(".")) / "__init__.py").is_file() or (ROOT.joinpath(*name.split(".")) / "__init__.py").is_file()
+
+
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def violations(source: str, module: str, *, is_package: bool = False) -> list[str]:
+    """What in ``source`` (the text of ``module``) breaks the layering, one line each."""
+    out = []
+    core = module.startswith("retouch") and not any(_inside(module, f) for f in FRONT_ENDS)
+    for line, target, name in _imports(ast.parse(source), module, is_package):
+        full = f"{target}.{name}" if name and name != "*" else target
+        if core and any(_inside(full, f) or _inside(target, f) for f in FRONT_ENDS):
+            out.append(f"{module}:{line}: the core imports the front end {full}")
+        if not target.startswith("retouch"):
+            continue
+        owner = _private_owner(target, name)
+        if owner is None:
+            continue
+        if not _inside(module, owner):
+            out.append(f"{module}:{line}: {full} is private to {owner}")
+        elif owner == "retouch" and not core:  # the root's private parts are the core's, not the front ends'
+            out.append(f"{module}:{line}: {full} is private to the core")
+    return out
+
+
+def _files() -> list[Path]:
+    return sorted((SRC / "retouch").rglob("*.py")) + sorted((ROOT / "training").glob("*.py")) + sorted((ROOT / "benchmarks").glob("*.py"))
+
+
+def test_the_source_keeps_the_layering():
+    files = _files()
+    assert len(files) > 50 and any(f.name == "app.py" for f in files)
+    found = []
+    for path in files:
+        module, is_package = _module_name(path)
+        found += violations(path.read_text(encoding="utf-8"), module, is_package=is_package)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("retouch.pipeline", "from .web import create_app"),
+        ("retouch.segment.clicks", "from ..web.app import create_app"),
+        ("retouch.io", "import retouch.batch"),
+        ("retouch.refine", "def f():\n    from . import cli\n"),
+        ("retouch.inpaint.auto", "from retouch.demo import run_demo"),
+    ],
+)
+def test_a_core_module_importing_a_front_end_is_caught(module, source):
+    assert violations(source, module)
+
+
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("retouch.cli", "from .inpaint._base import blend"),
+        ("retouch.pipeline", "from .segment.defects import _colour_float"),
+        ("retouch.segment.clicks", "from .defects.specks import _medians"),
+        ("retouch.web.app", "from ..pipeline import _something"),
+        ("training.train_spots", "from retouch.segment.defects import trees as _t\nfrom retouch.inpaint import _base"),
+    ],
+)
+def test_a_private_name_crossing_a_package_is_caught(module, source):
+    assert violations(source, module)
+
+
+@pytest.mark.parametrize(
+    "module, source",
+    [
+        ("retouch.inpaint.diffusion", "from ._base import fill\nfrom .. import registry\nfrom ..convert import to_float"),
+        ("retouch.segment.defects.detectors", "from . import specks as _spots\nfrom .specks import _medians"),
+        ("retouch.web.app", "from ..pipeline import DEFAULT_INPAINT\nfrom ..validate import check_points"),
+        ("retouch.batch.runner", "from .worker import process\nfrom .journal import Journal"),
+        ("retouch.cli", "def f():\n    from .web import create_app\n"),
+    ],
+)
+def test_allowed_imports_pass(module, source):
+    assert violations(source, module) == []
