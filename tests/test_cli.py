@@ -422,3 +422,86 @@ def test_restore_spot_certainty(tmp_path, chelsea):
     assert_user_error(run("restore", src, "--no-spots", "--spot-certainty", "0.2", "-o", tmp_path / "y.png"),
                       "spot_certainty is a setting of the spots detector, which is not chosen")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
+
+
+# --------------------------------------------------------------------------- destinations checked before the work (issue 21)
+
+
+def _no_work_done(result) -> None:
+    """No step finished (each prints a ✓ line when it does)."""
+    assert "✓" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["fill", "remove", "segment", "restore"])
+def test_read_only_output_folder_refused_before_any_work(tmp_path, photo, hole, read_only_folder, command):
+    ro = read_only_folder(tmp_path / "ro")
+    out = ro / "out.png"
+    args = {
+        "fill": ["fill", photo, hole, "--method", "telea", "-o", out],
+        "remove": ["remove", photo, "--mask", hole, "--method", "telea", "-o", out],
+        "segment": ["segment", photo, "--method", "region_grow", "--point", "60,60", "-o", out],
+        "restore": ["restore", photo, "--spots", "-o", out],
+    }[command]
+    r = run(*args)
+    assert_user_error(r, f"cannot write {out}: the folder {ro} does not take new files")
+    _no_work_done(r)
+    assert files(ro) == []
+
+
+@pytest.mark.parametrize("command", ["remove", "restore", "segment"])
+def test_second_destination_unwritable_writes_neither(tmp_path, photo, hole, read_only_folder, command):
+    ok, ro = tmp_path / "ok", read_only_folder(tmp_path / "ro")
+    ok.mkdir()
+    first, second = ok / "r.png", ro / "m.png"
+    args = {
+        "remove": ["remove", photo, "--mask", hole, "--method", "telea", "-o", first, "--save-mask", second],
+        "restore": ["restore", photo, "--spots", "-o", first, "--save-mask", second],
+        "segment": ["segment", photo, "--method", "region_grow", "--point", "60,60", "-o", first, "--overlay", second],
+    }[command]
+    r = run(*args)
+    assert_user_error(r, f"cannot write {second}: the folder {ro} does not take new files")
+    _no_work_done(r)
+    assert files(ok) == [] and files(ro) == []
+
+
+def test_output_and_save_mask_on_one_file_refused(tmp_path, photo, hole):
+    out = tmp_path / "same.png"
+    r = run("remove", photo, "--mask", hole, "--method", "telea", "-o", out, "--save-mask", out)
+    assert_user_error(r, f"the output and --save-mask are both {out}; give them different names")
+    assert not out.exists()
+
+
+def test_output_equal_to_the_mask_is_called_the_mask(tmp_path, photo, hole):
+    before = hole.read_bytes()
+    r = run("fill", photo, hole, "-o", hole)
+    assert_user_error(r, f"{hole} is the mask; choose another output name or pass --overwrite")
+    assert hole.read_bytes() == before
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+@pytest.mark.parametrize("command", ["fill", "restore", "segment", "remove", "batch"])
+def test_max_pixels_must_be_positive(tmp_path, photo, hole, command, value):
+    recipe = tmp_path / "r.json"
+    recipe.write_text('{"segment": [], "inpaint": {"method": "telea"}}')
+    args = {
+        "fill": ["fill", photo, hole, "-o", tmp_path / "o.png"],
+        "restore": ["restore", photo, "-o", tmp_path / "o.png"],
+        "segment": ["segment", photo, "--method", "region_grow", "--point", "60,60", "-o", tmp_path / "o.png"],
+        "remove": ["remove", photo, "--mask", hole, "-o", tmp_path / "o.png"],
+        "batch": ["batch", tmp_path, tmp_path / "out", "--recipe", recipe],
+    }[command]
+    r = run(*args, "--max-pixels", value)
+    assert_user_error(r, f"--max-pixels must be a positive number of pixels, got {value}")
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "out").exists()
+
+
+def test_fill_gif_without_output_writes_png(tmp_path, astronaut, hole):
+    from PIL import Image
+
+    gif = tmp_path / "a.gif"
+    Image.fromarray(astronaut).save(gif)
+    r = run("fill", gif, hole, "--method", "telea")
+    assert r.exit_code == 0, r.stderr
+    out = tmp_path / "a.filled.png"
+    assert f"wrote {out}" in r.stdout
+    assert io.read(out).shape == astronaut.shape

@@ -121,11 +121,144 @@ def test_icc_kept_in_16bit_png_and_tiff(tmp_path):
 
 def test_palette_and_cmyk_become_rgb(tmp_path, chelsea):
     p = tmp_path / "p.png"
-    Image.fromarray(chelsea).convert("P").save(p)
-    assert io.read(p).shape == chelsea.shape
+    pal = Image.fromarray(chelsea).quantize(64)
+    pal.save(p)
+    back = io.read(p)
+    assert back.shape == chelsea.shape and back.dtype == np.uint8
+    assert np.array_equal(back, np.asarray(pal.convert("RGB")))  # each index looked up in the palette
+    assert np.abs(back.astype(int) - chelsea).mean() < 6  # and it is the cat, not the indices
     c = tmp_path / "c.jpg"
-    Image.fromarray(chelsea).convert("CMYK").save(c)
-    assert io.read(c).shape == chelsea.shape
+    Image.fromarray(chelsea).convert("CMYK").save(c, quality=95)
+    back = io.read(c)
+    assert back.shape == chelsea.shape and back.dtype == np.uint8
+    diff = np.abs(back.astype(int) - chelsea)
+    assert diff.mean() < 3 and np.percentile(diff, 99) < 20  # the colours, not inverted ink amounts
+
+
+# ----------------------------------------------------------------------------- compressed, multi-page TIFF
+
+
+def _tiff(path, image, **kwargs):
+    import tifffile
+
+    photometric = "rgb" if image.ndim == 3 else "minisblack"
+    tifffile.imwrite(path, image, photometric=photometric, **kwargs)
+    return path
+
+
+def _tiff_compression(path) -> str:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return tif.pages.first.compression.name
+
+
+@pytest.mark.parametrize("compression", ["lzw", "zlib", "packbits", None])
+@pytest.mark.parametrize("kind", ["rgb16", "grey16", "rgb8"])
+def test_compressed_tiff_read_and_written_back_alike(tmp_path, compression, kind):
+    """16-bit LZW is how archives store scans: read it, and write it back with the same compression."""
+    rng = np.random.default_rng(5)
+    image = {
+        "rgb16": rng.integers(0, 65536, (37, 53, 3), dtype=np.uint16),
+        "grey16": rng.integers(0, 65536, (37, 53), dtype=np.uint16),
+        "rgb8": rng.integers(0, 256, (37, 53, 3), dtype=np.uint8),
+    }[kind]
+    icc = _srgb_icc()
+    src = _tiff(tmp_path / "scan.tif", image, compression=compression, iccprofile=icc, predictor=compression == "lzw")
+    back, info = io.read_with_info(src)
+    assert back.dtype == image.dtype and np.array_equal(back, image)
+    assert info.icc_profile == icc
+    out = io.write(tmp_path / "out.tif", back, info=info)
+    assert _tiff_compression(out) == _tiff_compression(src)
+    again, again_info = io.read_with_info(out)
+    assert again.dtype == image.dtype and np.array_equal(again, image)
+    assert again_info.icc_profile == icc
+
+
+def test_jpeg_in_tiff_read_and_written_back_as_jpeg(tmp_path, chelsea):
+    src = _tiff(tmp_path / "scan.tif", chelsea, compression="jpeg")
+    back, info = io.read_with_info(src)
+    assert back.shape == chelsea.shape and np.abs(back.astype(int) - chelsea).mean() < 3
+    out = io.write(tmp_path / "out.tif", back, info=info)
+    assert _tiff_compression(out) == "JPEG"
+    assert np.abs(io.read(out).astype(int) - chelsea).mean() < 3
+
+
+def test_new_tiff_is_deflate(tmp_path, chelsea):
+    assert _tiff_compression(io.write(tmp_path / "new.tif", chelsea)) == "ADOBE_DEFLATE"
+
+
+def test_unsupported_tiff_compression_is_not_called_corrupt(tmp_path):
+    import struct
+
+    import tifffile
+
+    src = _tiff(tmp_path / "odd.tif", np.zeros((8, 8), np.uint8))
+    with tifffile.TiffFile(src) as tif:
+        where = tif.pages.first.tags[259].valueoffset
+    data = bytearray(src.read_bytes())
+    struct.pack_into("<H", data, where, 60001)  # a compression no codec knows
+    src.write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match=r"odd\.tif uses TIFF compression code 60001, which retouch cannot decode \(unsupported") as e:
+        io.read(src)
+    assert "corrupt" not in str(e.value)
+
+
+def test_truncated_lzw_tiff_is_corrupt(tmp_path):
+    rng = np.random.default_rng(1)
+    good = _tiff(tmp_path / "good.tif", rng.integers(0, 65536, (64, 64, 3), dtype=np.uint16), compression="lzw")
+    data = bytearray(good.read_bytes())
+    data[200:-400] = bytes(len(data) - 600)  # header and tags kept, the strips wiped
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match=r"bad\.tif is truncated or corrupt"):
+        io.read(bad)
+
+
+def test_multi_page_tiff_refused_in_one_line(tmp_path):
+    pages = np.random.default_rng(2).integers(0, 256, (3, 20, 30, 3), dtype=np.uint8)
+    import tifffile
+
+    src = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(src) as tif:
+        for page in pages:
+            tif.write(page, photometric="rgb")
+    with pytest.raises(ImageFileError, match=r"^\S*pages\.tif has 3 pages; retouch works on one picture and would drop the others") as e:
+        io.read(src)
+    assert "\n" not in str(e.value)
+
+
+def test_tiff_with_a_reduced_resolution_preview_is_one_picture(tmp_path):
+    import tifffile
+
+    image = np.random.default_rng(3).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    src = tmp_path / "with_preview.tif"
+    with tifffile.TiffWriter(src) as tif:
+        tif.write(image, photometric="rgb")
+        tif.write(image[::4, ::4], photometric="rgb", subfiletype=1)  # a thumbnail, as scanners add
+    assert np.array_equal(io.read(src), image)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
+def test_animation_refused_in_one_line(tmp_path, fmt):
+    frames = [Image.new("RGB", (16, 12), c) for c in ("red", "green", "blue", "white")]
+    src = tmp_path / f"anim.{fmt.lower()}"
+    frames[0].save(src, format=fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with pytest.raises(ImageFileError, match=rf"anim\.{fmt.lower()} has 4 frames; retouch works on one picture"):
+        io.read(src)
+
+
+def test_one_frame_gif_is_read(tmp_path, chelsea):
+    src = tmp_path / "still.gif"
+    Image.fromarray(chelsea).save(src)
+    assert io.read(src).shape == chelsea.shape
+
+
+@pytest.mark.parametrize("limit", [0, -1])
+def test_pixel_limit_must_be_positive(tmp_path, chelsea, limit):
+    p = io.write(tmp_path / "c.png", chelsea)
+    with pytest.raises(RetouchError, match=rf"must be a positive number of pixels, got {limit}"):
+        io.read(p, max_pixels=limit)
 
 
 # ----------------------------------------------------------------------------- writing safely
@@ -303,3 +436,50 @@ def test_write_mask_round_trip(tmp_path):
     p = io.write_mask(tmp_path / "m.png", m)
     assert np.array_equal(io.read_mask(p), m)
     assert np.array_equal(np.unique(np.asarray(Image.open(p))), [0, 255])
+
+
+# ----------------------------------------------------------------------------- several files: all or none
+
+
+def test_check_destination_refuses_a_read_only_folder(tmp_path, read_only_folder):
+    ro = read_only_folder(tmp_path / "ro")
+    with pytest.raises(ImageFileError, match=r"cannot write .*x\.png: the folder .*ro does not take new files"):
+        io.check_destination(ro / "x.png")
+    assert _files(ro) == []
+    assert io.check_destination(tmp_path / "fine.png") == tmp_path / "fine.png"
+    assert not (tmp_path / "fine.png").exists() and _files(tmp_path) == ["ro"]
+
+
+def test_write_all_second_folder_read_only_writes_neither(tmp_path, chelsea, read_only_folder):
+    ro = read_only_folder(tmp_path / "ro")
+    with pytest.raises(ImageFileError, match="does not take new files"):
+        io.write_all([(tmp_path / "a.png", chelsea, None), (ro / "m.png", np.zeros(chelsea.shape[:2], bool), None)])
+    assert _files(tmp_path) == ["ro"] and _files(ro) == []
+
+
+def test_write_all_failed_rename_puts_back_what_was_replaced(tmp_path, chelsea, monkeypatch):
+    a, m = tmp_path / "a.png", tmp_path / "m.png"
+    a.write_bytes(b"old a")
+    m.write_bytes(b"old m")
+    real = os.replace
+    calls = []
+
+    def second_fails(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", second_fails)
+    with pytest.raises(OSError):
+        io.write_all([(a, chelsea, None), (m, np.ones(chelsea.shape[:2], bool), None)], overwrite=True)
+    monkeypatch.setattr(os, "replace", real)
+    assert a.read_bytes() == b"old a" and m.read_bytes() == b"old m"
+    assert _files(tmp_path) == ["a.png", "m.png"]  # no temporary file left
+
+
+def test_write_all_writes_a_bool_image_as_a_mask(tmp_path, chelsea):
+    hole = np.zeros(chelsea.shape[:2], bool)
+    hole[10:20, 30:40] = True
+    out, mask = io.write_all([(tmp_path / "o.tif", chelsea, None), (tmp_path / "m.png", hole, None)])
+    assert np.array_equal(io.read(out), chelsea) and np.array_equal(io.read_mask(mask), hole)

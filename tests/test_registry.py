@@ -114,3 +114,34 @@ def test_package_names_are_the_functions_not_the_modules():
             assert obj is not None, f"retouch.{kind}.{name} is missing"
             assert not isinstance(obj, types.ModuleType), f"retouch.{kind}.{name} is the module, not the function"
             assert getattr(obj, "__wrapped__", None) is registry.get(kind, name).func, f"retouch.{kind}.{name}"
+
+
+@pytest.mark.parametrize(
+    "call, given",
+    [
+        (lambda im: __import__("retouch.segment", fromlist=["clicks"]).clicks(im, [(30, 20, True)]), "clicks"),
+        (lambda im: __import__("retouch.segment", fromlist=["region_grow"]).region_grow(im, [(30, 20)]), "seeds"),
+        (lambda im: __import__("retouch.inpaint", fromlist=["telea"]).telea(im, im[..., 0] > 0, 3), "radius"),
+    ],
+    ids=["clicks", "region_grow", "telea"],
+)
+def test_a_keyword_only_setting_given_by_position_says_so(call, given):
+    """Python's own refusal, naming the keyword form, not 'Field required' from the settings model."""
+    image = np.zeros((40, 60, 3), np.uint8)
+    with pytest.raises(TypeError, match=rf"takes \d positional arguments? but \d were given; {given}\b.* keyword-only: call \w+\(image.*{given}=\.\.\.\)"):
+        call(image)
+
+
+def test_positional_parameters_of_a_registered_function_still_pass_by_position():
+    def toy(mask: np.ndarray, extra: int = 0, *, size: int = 1) -> np.ndarray:
+        """Toy: return the mask."""
+        return mask if extra == 0 else ~mask
+
+    try:
+        wrapped = registry.register("refine", "toy_positional")(toy)
+        m = np.zeros((3, 3), bool)
+        assert wrapped(m, 1, size=2).all()
+        with pytest.raises(TypeError, match="toy\\(\\) takes 2 positional arguments but 3 were given; size is keyword-only"):
+            wrapped(m, 1, 2)
+    finally:
+        registry._REGISTRY["refine"].pop("toy_positional", None)

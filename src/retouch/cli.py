@@ -183,6 +183,11 @@ def _settings_help(kind: str) -> str:
     return "\n\n".join(lines)
 
 
+def _check_max_pixels(max_pixels: int) -> None:
+    if max_pixels < 1:
+        raise UsageError(f"--max-pixels must be a positive number of pixels, got {max_pixels}")
+
+
 def _read_image(path: Path, max_pixels: int | None, output: Path | None = None) -> tuple[np.ndarray, io.ImageInfo]:
     image, info = io.read_with_info(path, max_pixels=max_pixels)
     if output is not None:
@@ -191,19 +196,35 @@ def _read_image(path: Path, max_pixels: int | None, output: Path | None = None) 
 
 
 def _default_output(image_path: Path, suffix: str) -> Path:
-    return image_path.with_name(f"{image_path.stem}.{suffix}{image_path.suffix}")
+    """IMAGE.SUFFIX.EXT beside the input; .png for an input format retouch reads but does not write (GIF)."""
+    ext = image_path.suffix if image_path.suffix.lower() in io.FORMATS else ".png"
+    return image_path.with_name(f"{image_path.stem}.{suffix}{ext}")
 
 
-def _check_output(output: Path, inputs: list[Path], overwrite: bool) -> None:
-    """Refuse, before any work, an output that would replace a file without --overwrite."""
-    if output.exists() and not overwrite:
-        same = any(output.resolve() == p.resolve() for p in inputs if p.exists())
-        what = "is the input image" if same else "already exists"
-        raise UsageError(f"{output} {what}; choose another output name or pass --overwrite to replace it")
-    if output.suffix.lower() not in io.FORMATS:
-        raise UsageError(f"cannot tell the format of {output} from its extension; use one of {', '.join(sorted(io.FORMATS))}")
-    if not output.parent.exists():
-        raise UsageError(f"the folder {output.parent} does not exist; create it first")
+def _check_outputs(outputs: dict[str, Path | None], inputs: dict[str, Path | None], overwrite: bool) -> None:
+    """Refuse, before any work, every destination that could not be written at the end of it.
+
+    ``outputs`` and ``inputs`` map an option's name ("the output", "the mask")
+    to its path. An output that is one of the inputs, an existing file without
+    --overwrite, two outputs on one file, an unknown extension, a missing
+    folder or one that takes no new file: each is one line, and nothing is
+    computed or written.
+    """
+    seen: dict[Path, str] = {}
+    for label, output in outputs.items():
+        if output is None:
+            continue
+        key = output.resolve()
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {label} are both {output}; give them different names")
+        seen[key] = label
+        if output.exists() and not overwrite:
+            same = next((what for what, p in inputs.items() if p is not None and p.exists() and key == p.resolve()), None)
+            text = f"is {same}" if same else "already exists"
+            raise UsageError(f"{output} {text}; choose another output name or pass --overwrite to replace it")
+        if output.suffix.lower() not in io.FORMATS:
+            raise UsageError(f"cannot tell the format of {output} from its extension; use one of {', '.join(sorted(io.FORMATS))}")
+        io.check_destination(output, overwrite=overwrite)
 
 
 def _percent(mask: np.ndarray) -> str:
@@ -254,16 +275,16 @@ def segment(
     m = _method_or_exit("segment", method)
     settings = parse_settings(list(ctx.args), m)
     settings.update(_ui_inputs(m, box=box, points=point, clicks=click, color=color))
-    _check_output(output, [image], overwrite)
-    if overlay is not None:
-        _check_output(overlay, [image], overwrite)
-    img, _ = _read_image(image, max_pixels)
+    _check_max_pixels(max_pixels)
+    _check_outputs({"the output": output, "--overlay": overlay}, {"the input image": image}, overwrite)
+    img, _ = _read_image(image, max_pixels, overlay)
     mask = _timed(f"segmented with {m.name}", lambda: m(img, settings=settings))
-    io.write_mask(output, mask, overwrite=overwrite)
+    files: list[tuple[Path, np.ndarray, io.ImageInfo | None]] = [(output, mask, None)]
     if overlay is not None:
         from .convert import overlay as make_overlay
 
-        io.write(overlay, make_overlay(img, mask), overwrite=overwrite)
+        files.append((overlay, make_overlay(img, mask), None))
+    io.write_all(files, overwrite=overwrite)
     err.print(f"mask: {_percent(mask)} of the image selected")
     out.print(f"wrote {output}" + (f" and {overlay}" if overlay else ""))
 
@@ -316,8 +337,9 @@ def fill(
     m = _method_or_exit("inpaint", method or DEFAULT_INPAINT)
     settings = parse_settings(list(ctx.args), m)
     m.validate(settings)
+    _check_max_pixels(max_pixels)
     output = output or _default_output(image, "filled")
-    _check_output(output, [image, mask], overwrite)
+    _check_outputs({"the output": output}, {"the input image": image, "the mask": mask}, overwrite)
     img, info = _read_image(image, max_pixels, output)
     hole = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels)
     if not hole.any():
@@ -325,7 +347,7 @@ def fill(
     if hole.all():
         raise UsageError(f"the mask {mask} covers the whole image, so there is nothing to fill from; nothing written")
     result = _timed(f"filled {_percent(hole)} of the image with {m.name}", lambda: m(img, hole, settings=settings))
-    io.write(output, result, info=info, overwrite=overwrite)
+    io.write_all([(output, result, info)], overwrite=overwrite)
     out.print(f"wrote {output}")
 
 
@@ -390,10 +412,11 @@ def remove(
             )
     else:
         rec = recipe_for_remove(**given, tolerance=tolerance, has_mask=mask is not None, grow=grow, method=method)
+    _check_max_pixels(max_pixels)
     output = output or _default_output(image, "retouched")
-    _check_output(output, [image] + ([mask] if mask else []), overwrite)
-    if save_mask is not None:
-        _check_output(save_mask, [image], overwrite)
+    _check_outputs(
+        {"the output": output, "--save-mask": save_mask}, {"the input image": image, "the mask": mask, "the recipe": recipe}, overwrite
+    )
     img, info = _read_image(image, max_pixels, output)
     start = io.read_mask(mask, shape=img.shape, threshold=mask_threshold, max_pixels=max_pixels) if mask else None
     if start is not None and not rec.segment and not start.any():
@@ -412,9 +435,7 @@ def remove(
         return blend(img, filled, weight) if weight is not None else filled
 
     result = _timed(f"filled {_percent(selected)} of the image with {inp.name}", do_fill)
-    io.write(output, result, info=info, overwrite=overwrite)
-    if save_mask is not None:
-        io.write_mask(save_mask, selected, overwrite=overwrite)
+    io.write_all([(output, result, info)] + ([(save_mask, selected, None)] if save_mask is not None else []), overwrite=overwrite)
     out.print(f"wrote {output}" + (f" and {save_mask}" if save_mask else ""))
 
 
@@ -447,10 +468,9 @@ def restore(
     else:
         chosen = {k: v is not False for k, v in flags.items()}
     rec = recipe_for_restore(**chosen, grow=grow, method=method, spot_certainty=spot_certainty)
+    _check_max_pixels(max_pixels)
     output = output or _default_output(image, "restored")
-    _check_output(output, [image], overwrite)
-    if save_mask is not None:
-        _check_output(save_mask, [image], overwrite)
+    _check_outputs({"the output": output, "--save-mask": save_mask}, {"the input image": image}, overwrite)
     img, info = _read_image(image, max_pixels, output)
     selected, _ = _timed("detected " + ", ".join(k for k, v in chosen.items() if v), lambda: rec.make_mask(img))
     if selected.any():
@@ -459,9 +479,7 @@ def restore(
     else:
         err.print("no damage found; the output is an unchanged copy")
         result = img
-    io.write(output, result, info=info, overwrite=overwrite)
-    if save_mask is not None:
-        io.write_mask(save_mask, selected, overwrite=overwrite)
+    io.write_all([(output, result, info)] + ([(save_mask, selected, None)] if save_mask is not None else []), overwrite=overwrite)
     out.print(f"wrote {output}" + (f" and {save_mask}" if save_mask else ""))
 
 
@@ -539,6 +557,7 @@ def batch(
 
     if scheduler is not None and workers is not None:
         raise UsageError("give either --workers (local processes) or --scheduler (a Dask cluster), not both")
+    _check_max_pixels(max_pixels)
     rec = Recipe.load(recipe)
     override = {k: (v if "://" in v else str(Path(v).expanduser().resolve())) for k, v in (("masks", masks), ("sidecar", sidecar)) if v}
     if override:

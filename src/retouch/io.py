@@ -10,7 +10,11 @@ asked to.
 
 Pillow reads and writes every format; the two things it cannot hold, 16-bit
 colour PNG and 16-bit or float colour TIFF, go through OpenCV's PNG codec and
-tifffile (a dependency of scikit-image) respectively.
+tifffile (with imagecodecs for LZW, JPEG and the other TIFF codecs)
+respectively. A TIFF keeps its compression (none, LZW, Deflate, PackBits or
+JPEG) when written back with the :class:`ImageInfo` it was read with. Files
+of several pages or frames (multi-page TIFF, animated GIF, WebP or PNG) are
+refused: retouch works on one picture and would silently drop the others.
 
 >>> import numpy as np, tempfile, os
 >>> from retouch import io
@@ -50,7 +54,9 @@ __all__ = [
     "binarize",
     "write",
     "write_mask",
+    "write_all",
     "check_writable",
+    "check_destination",
     "FORMATS",
 ]
 
@@ -176,14 +182,75 @@ def _tiff_needs_tifffile(im: Image.Image) -> bool:
     return (wide and samples >= 3) or (is_float and samples >= 1 and im.mode not in ("F",)) or (samples >= 3 and is_float)
 
 
-def _read_tifffile(path: Path) -> np.ndarray:
+_TIFF_COMPRESSION = {1: "none", 5: "lzw", 7: "jpeg", 8: "deflate", 32946: "deflate", 32773: "packbits"}
+"""TIFF compression codes retouch decodes and writes back: code -> name kept in ``ImageInfo.extra``."""
+
+
+@dataclass
+class _TiffProbe:
+    pages: int  # full-resolution pages (reduced-resolution previews not counted)
+    compression: int
+    predictor: int
+
+
+def _tiff_probe(path: Path) -> _TiffProbe | None:
+    """Page count and compression of a TIFF from its header (no pixels decoded); None if unreadable."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            first = tif.pages.first
+            pages = 0
+            for page in tif.pages:
+                if not int(getattr(page, "subfiletype", 0) or 0) & 1:  # bit 0: a reduced-resolution copy
+                    pages += 1
+            return _TiffProbe(max(pages, 1), int(first.compression), int(first.predictor))
+    except Exception:  # tifffile raises many types for broken files; Pillow gives the message then
+        return None
+
+
+def _tiff_failure(path: Path, probe: _TiffProbe | None, error: BaseException) -> ImageFileError:
+    """'unsupported' when retouch cannot decode the TIFF's compression, otherwise 'truncated or corrupt'."""
+    if probe is not None and probe.compression not in _TIFF_COMPRESSION:
+        import tifffile
+
+        try:
+            name = tifffile.COMPRESSION(probe.compression).name
+        except ValueError:
+            name = f"code {probe.compression}"
+        return ImageFileError(
+            f"{_display(path)} uses TIFF compression {name}, which retouch cannot decode (unsupported, not damaged); "
+            "save it again with LZW, Deflate, PackBits, JPEG or no compression"
+        )
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return ImageFileError(f"{_display(path)} is truncated or corrupt ({reason}); re-export or copy it again")
+
+
+def _refuse_pages(path: Path, count: int, fmt: str | None) -> None:
+    if count > 1:
+        what = "pages" if fmt in ("TIFF", None) else "frames"
+        raise ImageFileError(
+            f"{_display(path)} has {count} {what}; retouch works on one picture and would drop the others, "
+            f"so it refuses the file: save each of its {what} as a file of its own first"
+        )
+
+
+def _read_tifffile(path: Path, probe: _TiffProbe | None = None) -> np.ndarray:
     import tifffile
 
     try:
         arr = tifffile.imread(path, key=0)
     except Exception as e:  # tifffile raises many types for broken files
-        raise ImageFileError(f"{_display(path)} is truncated or corrupt ({e}); re-export or copy it again") from None
+        raise _tiff_failure(path, probe or _tiff_probe(path), e) from None
     return arr
+
+
+def _keep_compression(info: ImageInfo, compression: int, predictor: int) -> None:
+    name = _TIFF_COMPRESSION.get(compression)
+    if name is not None:
+        info.extra["compression"] = name
+        if predictor > 1 and name in ("lzw", "deflate"):
+            info.extra["predictor"] = predictor
 
 
 def _is_tiff(path: Path) -> bool:
@@ -205,6 +272,7 @@ def _read_tiff_with_info(path: Path, max_pixels: int | None) -> tuple[np.ndarray
                     f"{max_pixels / 1e6:.0f}; raise the limit (--max-pixels) if you trust the file"
                 )
             info = ImageInfo(format="TIFF", mode="tifffile")
+            _keep_compression(info, int(page.compression), int(page.predictor))
             tags = page.tags
             if 34675 in tags:
                 info.icc_profile = bytes(tags[34675].value)
@@ -214,7 +282,7 @@ def _read_tiff_with_info(path: Path, max_pixels: int | None) -> tuple[np.ndarray
     except RetouchError:
         raise
     except Exception as e:  # tifffile raises many types for broken files
-        raise ImageFileError(f"{_display(path)} is truncated or corrupt ({e}); re-export or copy it again") from None
+        raise _tiff_failure(path, _tiff_probe(path), e) from None
     return arr, info
 
 
@@ -293,10 +361,17 @@ def read_with_info(path: str | os.PathLike[str], *, max_pixels: int | None = DEF
 
 
 def _read_with_info(p: Path, max_pixels: int | None) -> tuple[np.ndarray, ImageInfo]:
+    if max_pixels is not None and max_pixels < 1:
+        raise RetouchError(f"the pixel limit (--max-pixels) must be a positive number of pixels, got {max_pixels}")
+    probe = _tiff_probe(p) if _is_tiff(p) else None
+    if probe is not None:
+        _refuse_pages(p, probe.pages, "TIFF")
     try:
         with _pillow_unlimited():
             im = Image.open(p)
         with im:
+            if im.format in ("GIF", "PNG", "WEBP"):  # animated; a TIFF's pages were counted above
+                _refuse_pages(p, int(getattr(im, "n_frames", 1) or 1), im.format)
             w, h = im.size
             if max_pixels is not None and w * h > max_pixels:
                 raise ImageFileError(
@@ -312,6 +387,8 @@ def _read_with_info(p: Path, max_pixels: int | None) -> tuple[np.ndarray, ImageI
                     f"{avail / 2**30:.1f} GiB of memory is free; close other programs or split the image"
                 )
             info = ImageInfo(format=im.format, mode=im.mode)
+            if probe is not None:
+                _keep_compression(info, probe.compression, probe.predictor)
             info.icc_profile = im.info.get("icc_profile")
             dpi = im.info.get("dpi")
             if dpi:
@@ -327,7 +404,13 @@ def _read_with_info(p: Path, max_pixels: int | None) -> tuple[np.ndarray, ImageI
                 arr = _decode_with_opencv(p)
                 info.extra["bit_depth"] = 16
             elif im.format == "TIFF" and _tiff_needs_tifffile(im):
-                arr = _read_tifffile(p)
+                arr = _read_tifffile(p, probe)
+            elif im.format == "TIFF":
+                try:
+                    im.load()
+                except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
+                    raise _tiff_failure(p, probe, e) from None
+                arr = _pil_to_array(im)
             else:
                 im.load()
                 arr = _pil_to_array(im)
@@ -499,20 +582,43 @@ def check_writable(path: str | os.PathLike[str], image: np.ndarray) -> None:
     _prepare_for_format(image[:1, :1], _format_for(p), p)
 
 
+def _tiff_compression(image: np.ndarray, info: ImageInfo | None) -> str:
+    """The compression a TIFF is written with: the input's (``info.extra``), else Deflate.
+
+    JPEG holds 8-bit grey or RGB only; another image read from a JPEG TIFF is
+    written with (lossless) Deflate.
+    """
+    name = (info.extra.get("compression") if info is not None else None) or "deflate"
+    if name == "jpeg" and not (image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] == 3)):
+        name = "deflate"
+    return name
+
+
 def _save(image: np.ndarray, fmt: str, fileobj: Any, path: Path, info: ImageInfo | None, quality: int) -> None:
     icc = info.icc_profile if info else None
     exif = info.exif if info else None
     if fmt == "PNG" and image.dtype == np.uint16 and image.ndim == 3:
         fileobj.write(_encode_png16(image, info))
         return
-    if fmt == "TIFF" and (image.dtype == np.float32 or (image.dtype == np.uint16 and image.ndim == 3)):
-        import tifffile
+    compression = _tiff_compression(image, info)
+    if fmt == "TIFF" and (image.dtype == np.float32 or (image.dtype == np.uint16 and image.ndim == 3) or compression == "jpeg"):
+        import tifffile  # Pillow holds no 16-bit colour or float, and its JPEG-in-TIFF encoder fails on some sizes
 
-        kwargs: dict[str, Any] = {"photometric": "rgb" if image.ndim == 3 else "minisblack", "compression": "zlib"}
+        kwargs: dict[str, Any] = {
+            "photometric": "rgb" if image.ndim == 3 else "minisblack",
+            "compression": {"none": None, "deflate": "zlib"}.get(compression, compression),
+        }
+        if compression == "jpeg":
+            kwargs["compressionargs"] = {"level": quality}
+        if info is not None and info.extra.get("predictor") and compression in ("lzw", "deflate"):
+            kwargs["predictor"] = int(info.extra["predictor"])
         if image.ndim == 3 and image.shape[2] == 4:
             kwargs["extrasamples"] = ["unassalpha"]
         if icc:
             kwargs["iccprofile"] = icc
+        if info is not None and info.dpi:
+            kwargs["resolution"] = info.dpi
+            kwargs["resolutionunit"] = "INCH"
         buf = __import__("io").BytesIO()  # tifffile wants a named file or a buffer
         tifffile.imwrite(buf, image, **kwargs)
         fileobj.write(buf.getbuffer())
@@ -533,7 +639,7 @@ def _save(image: np.ndarray, fmt: str, fileobj: Any, path: Path, info: ImageInfo
     elif fmt == "WEBP":
         params.update(quality=quality, lossless=quality >= 100, exact=True)
     elif fmt == "TIFF":
-        params["compression"] = "tiff_deflate"
+        params["compression"] = {"none": "raw", "lzw": "tiff_lzw", "deflate": "tiff_adobe_deflate"}.get(compression, compression)
     elif fmt == "PNG":
         params["compress_level"] = 3  # zlib level: level 6 took 1.7x the time for a larger file on photos
     pil.save(fileobj, format=fmt, **params)
@@ -558,8 +664,8 @@ def write(
         TIFF (float32 goes to 16-bit PNG or float TIFF); JPEG, BMP and WebP
         store 8 bits.
     info : ImageInfo, optional
-        From :func:`read_with_info`: EXIF (orientation reset) and ICC profile
-        are written back.
+        From :func:`read_with_info`: EXIF (orientation reset), ICC profile and
+        a TIFF's compression are written back.
     overwrite : bool
         Replace an existing file. Without it an existing file is an error and
         is left untouched.
@@ -577,11 +683,42 @@ def write(
     into place, so a reader never sees a half-written file and an error
     leaves nothing behind.
     """
-    image = check_image(image)
+    return write_all([(path, image, info)], overwrite=overwrite, quality=quality)[0]
+
+
+def check_destination(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Refuse, before any work, a file that could not be written at the end of it.
+
+    The extension must name a format, the folder must exist and take a new
+    file (tried with a temporary file, removed at once), and an existing file
+    is refused unless ``overwrite``. Each refusal is one line.
+    """
     p = Path(path)
+    _format_for(p)
+    if p.is_dir():
+        raise ImageFileError(f"{_display(p)} is a folder; give a file name such as {p / 'out.png'}")
+    if p.exists() and not overwrite:
+        raise ImageFileError(f"{_display(p)} already exists; choose another name or pass --overwrite to replace it")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ImageFileError(f"the folder {_display(folder)} does not exist; create it first")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
+    except OSError as e:
+        raise ImageFileError(
+            f"cannot write {_display(p)}: the folder {_display(folder)} does not take new files "
+            f"({e.strerror or type(e).__name__}); choose another folder or change its permissions"
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return p
+
+
+def _stage(p: Path, image: np.ndarray, info: ImageInfo | None, overwrite: bool, quality: int) -> str:
+    """Encode ``image`` into a temporary file beside ``p``; the caller renames it into place."""
+    image = check_image(image)
     fmt = _format_for(p)
-    if not (1 <= int(quality) <= 100):
-        raise RetouchError(f"quality must be in 1..100, got {quality}")
     if p.exists() and not overwrite:
         raise ImageFileError(f"{_display(p)} already exists; choose another name or pass --overwrite to replace it")
     if p.is_dir():
@@ -590,21 +727,87 @@ def write(
     if not folder.exists():
         raise ImageFileError(f"the folder {_display(folder)} does not exist; create it first")
     data = _prepare_for_format(image, fmt, p)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
+    except OSError as e:
+        raise ImageFileError(
+            f"cannot write {_display(p)}: the folder {_display(folder)} does not take new files "
+            f"({e.strerror or type(e).__name__}); choose another folder or change its permissions"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            _save(data, fmt, f, p, info, int(quality))
+            _save(data, fmt, f, p, info, quality)
             f.flush()
             os.fsync(f.fileno())
-        if p.exists() and not overwrite:  # appeared while we were writing
-            raise ImageFileError(f"{_display(p)} already exists; choose another name or pass --overwrite to replace it")
         os.chmod(tmp, new_file_mode(p))
-        os.replace(tmp, p)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:  # a full disk, a quota: the user's to fix
+            raise ImageFileError(f"cannot write {_display(p)} ({e.strerror}); nothing was written") from None
         raise
-    return p
+    return tmp
+
+
+def write_all(
+    files: list[tuple[str | os.PathLike[str], np.ndarray, ImageInfo | None]],
+    *,
+    overwrite: bool = False,
+    quality: int = 95,
+) -> list[Path]:
+    """Write several files, all or none (an output and its mask, say).
+
+    Each ``(path, image, info)`` is encoded to a temporary file beside its
+    path first; only when every one is ready are they renamed into place,
+    and a failure in between puts back what was there before. A bool image is
+    written as a mask (255 = fill). See :func:`write` for the rest.
+
+    Returns
+    -------
+    list of Path
+        The paths written, in order.
+    """
+    if not (1 <= int(quality) <= 100):
+        raise RetouchError(f"quality must be in 1..100, got {quality}")
+    staged: list[tuple[Path, str]] = []
+    done: list[tuple[Path, str | None]] = []  # (target, backup of what it replaced)
+    try:
+        for path, image, info in files:
+            p = Path(path)
+            if isinstance(image, np.ndarray) and image.dtype == bool:
+                image = check_mask(image).astype(np.uint8) * 255
+            staged.append((p, _stage(p, image, info, overwrite, int(quality))))
+        for p, tmp in staged:
+            if p.exists() and not overwrite:  # appeared while we were writing
+                raise ImageFileError(f"{_display(p)} already exists; choose another name or pass --overwrite to replace it")
+            backup = None
+            if p.exists() and len(staged) > 1:
+                backup = f"{tmp}.old"
+                os.link(p, backup)
+            try:
+                os.replace(tmp, p)
+            except BaseException:
+                if backup is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(backup)
+                raise
+            done.append((p, backup))
+    except BaseException:
+        for p, backup in reversed(done):  # put back what the finished renames replaced
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, p)
+                else:
+                    os.unlink(p)
+        for _p, tmp in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    for _p, backup in done:
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(backup)
+    return [p for p, _tmp in staged]
 
 
 def _umask() -> int:

@@ -172,9 +172,24 @@ def register(kind: str, name: str | None = None, *, summary: str | None = None) 
         first = (inspect.getdoc(func) or "").strip().splitlines()
         text = summary or (first[0] if first else mname)
         array_names = frozenset(arrays)
+        params = inspect.signature(func).parameters.values()
+        positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+        takes_varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
 
         @functools.wraps(func)
         def checked(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > len(positional) and not takes_varargs:
+                # What Python says for a keyword-only parameter given by position,
+                # before the settings model could call it missing.
+                n = len(positional)
+                more = " and every setting after it" if len(keyword_only) > 1 else ""
+                hint = f"; {keyword_only[0]}{more} {'are' if more else 'is'} keyword-only" if keyword_only else ""
+                example = ", ".join(positional + ([f"{keyword_only[0]}=..."] if keyword_only else []))
+                raise TypeError(
+                    f"{func.__name__}() takes {n} positional argument{'s' if n != 1 else ''} but {len(args)} "
+                    f"were given{hint}: call {func.__name__}({example})"
+                )
             # The same settings model checks direct Python calls, the CLI, the
             # web app and recipes: one place for types, ranges and messages.
             settings = {k: v for k, v in kwargs.items() if k not in array_names}

@@ -70,11 +70,22 @@ def test_contract(small, method, kind):
 
 
 def test_fsr_best_contract(small):
-    image = small[:48, :48]
-    mask = np.zeros(image.shape[:2], bool)
+    truth = small[:48, :48]
+    mask = np.zeros(truth.shape[:2], bool)
     mask[20:24, 10:40] = True
+    image = truth.copy()
+    image[mask] = (255, 0, 0)  # the damage: what is under the hole is not in the input
     out = inpaint.fsr_best(image, mask)
-    assert out.shape == image.shape and np.array_equal(out[~mask], image[~mask])
+    assert out.shape == image.shape and out.dtype == image.dtype
+    assert np.array_equal(out[~mask], image[~mask])
+    # the fill is OpenCV's FSR (best) on this small crop, pixel for pixel ...
+    known = np.where(mask, 0, 255).astype(np.uint8)
+    expected = np.zeros_like(image)
+    cv2.xphoto.inpaint(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), known, expected, cv2.xphoto.INPAINT_FSR_BEST)
+    assert np.array_equal(out[mask], cv2.cvtColor(expected, cv2.COLOR_BGR2RGB)[mask])
+    # ... and close to the photo that was there, far from the red it covered
+    err = np.abs(out[mask].astype(int) - truth[mask]).mean()
+    assert err < 20, err
 
 
 @pytest.mark.parametrize("method, flag", [(inpaint.telea, cv2.INPAINT_TELEA), (inpaint.navier_stokes, cv2.INPAINT_NS)])

@@ -390,10 +390,16 @@ def test_threshold_tool_uses_the_same_method(client, session, tmp_path):
     assert (mask_of(client, sid, tmp_path) == threshold_fn(data.astronaut(), **settings)).all()
 
 
-def test_colour_pick(client, session):
+def test_colour_pick(client, session, tmp_path):
+    from retouch.segment import color_range
+
     sid = session["id"]
     r = client.post(f"/api/sessions/{sid}/segment", json={"method": "color_range", "points": [[300, 350]], "settings": {"tolerance": 15, "radius": 2}})
-    assert r.status_code == 200 and r.json()["mask_pixels"] > 1000
+    assert r.status_code == 200
+    expected = color_range(data.astronaut(), point=(300, 350), tolerance=15, radius=2)  # the colour under that point
+    assert 1000 < expected.sum() < expected.size // 2
+    got = mask_of(client, sid, tmp_path)
+    assert r.json()["mask_pixels"] == expected.sum() and (got == expected).all()
 
 
 def test_detectors_run_without_inputs(client, session):
