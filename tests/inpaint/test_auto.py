@@ -10,7 +10,7 @@ from skimage import data
 from retouch import RetouchError, registry
 from retouch.convert import from_float, to_float
 from retouch.inpaint import EmptyMaskWarning, auto, navier_stokes, patchmatch, telea
-from retouch.inpaint.auto import DEPTH_THRESHOLD, RING, TEXTURE_CAP, TEXTURE_CAP_RADIUS, _capped, hole_depths, hole_radii
+from retouch.inpaint.auto import DEPTH_THRESHOLD, hole_depths, hole_radii
 
 from ..conftest import as_dtypes
 
@@ -63,7 +63,7 @@ def _diffused(img, m):
 
 
 def _wide_fill(img, m, wide, **kwargs):
-    """The exemplar fill of the wide holes (none as wide as TEXTURE_CAP_RADIUS here), in img's dtype."""
+    """The exemplar fill of the wide holes, in img's dtype."""
     return patchmatch(img, wide, source_mask=~m, **kwargs)
 
 
@@ -82,29 +82,6 @@ def test_each_hole_gets_its_method(small):
     assert (out[wide] == _wide_fill(pre, m, wide, seed=2)[wide]).all()
 
 
-def test_capped_hand_checked():
-    # a hole filled with stripes of +-0.2 inside a ring of +-0.1: blended toward the flat diffusion
-    # until the stripes are TEXTURE_CAP times as strong as the ring's
-    stripes = np.where(np.arange(60) % 4 < 2, 0.1, -0.1).astype(np.float32)
-    img = np.broadcast_to(0.5 + stripes, (60, 60))[..., None].copy()
-    hole = np.zeros((60, 60), bool)
-    hole[15:45, 15:45] = True
-    labels, _ = hole_radii(hole)
-    filled = img.copy()
-    filled[hole] = 0.5 + 2 * (img[hole] - 0.5)
-    flat = np.full_like(img, 0.5)
-    out = _capped(filled, flat, img, hole, labels, [1])
-    inner = np.zeros_like(hole)
-    inner[17:43, 17:43] = True
-    np.testing.assert_allclose(out[inner] - 0.5, TEXTURE_CAP * (img[inner] - 0.5), atol=0.01)
-    assert (out[~hole] == filled[~hole]).all()
-    # a fill weaker than that is kept as it is
-    weak = img.copy()
-    weak[hole] = 0.5 + 0.5 * (img[hole] - 0.5)
-    assert np.array_equal(_capped(weak, flat, img, hole, labels, [1]), weak)
-    assert RING > 0 and TEXTURE_CAP_RADIUS > DEPTH_THRESHOLD
-
-
 def test_threshold_moves_holes(small):
     m = _mask(small.shape)
     all_diffusion = auto(small, m, threshold=1000)
@@ -118,8 +95,19 @@ def test_default_threshold(small):
     m = _mask(small.shape)
     assert (auto(small, m)[m] == from_float(_diffused(small, m), small.dtype)[m]).all()
     big = np.zeros(small.shape[:2], bool)
-    big[20:76, 20:76] = True  # radius 28, below TEXTURE_CAP_RADIUS
+    big[20:76, 20:76] = True  # radius 28
     assert (auto(small, big)[big] == _wide_fill(small, big, big)[big]).all()
+
+
+def test_widest_holes_keep_the_exemplar_texture(astronaut):
+    # a hole of inscribed radius 80 px is the exemplar fill itself, not blended
+    # toward a diffusion fill (earlier versions faded such holes to a blur)
+    img = np.ascontiguousarray(astronaut[:320, :320])
+    big = np.zeros(img.shape[:2], bool)
+    big[80:240, 100:260] = True
+    out = auto(img, big)
+    assert (out[big] == _wide_fill(img, big, big)[big]).all()
+    assert not np.array_equal(out[big], from_float(_diffused(img, big), img.dtype)[big])
 
 
 def test_hole_depths_hand_checked():
@@ -181,5 +169,10 @@ def test_quality_on_photo(chelsea):
 
     psnr, detail = scores(auto(img, m, threshold=4))
     psnr_ns, detail_ns = scores(telea(img, m))
-    assert psnr > 21 and psnr > psnr_ns - 0.5  # measured 23.4 vs 22.5
-    assert detail > 0.8 and detail > detail_ns  # measured 0.91 vs 0.79
+    # The texture is as strong as the fur's (a blur's is not), and the fill
+    # stays within 2 dB of the blur's PSNR, which rewards blur: measured 21.2 dB
+    # vs Telea 22.8 (PyPatchMatch 23.7, not a test dependency). The bound was
+    # "within 0.5 dB" while the fill blended toward a diffusion fill (23.4 dB,
+    # detail 0.91), which a blind judge ranked below PyPatchMatch on real removals.
+    assert psnr > 20.5 and psnr > psnr_ns - 2.0
+    assert abs(detail - 1) < 0.2 and abs(detail - 1) < abs(detail_ns - 1)  # measured 1.15 vs 0.75

@@ -8,60 +8,44 @@ The hot loops are numba kernels in :mod:`._patchmatch_kernels` (compiled once
 per machine and cached on disk); :mod:`._patchmatch_reference` holds the plain
 NumPy versions the tests check them against.
 
-What the fill does, level by level (the choices were measured with
-``benchmarks/inpaint_quality.py`` on CBSD68 with LaMa-style masks):
+What the fill does, level by level:
 
-1. **Pyramid that shrinks the hole.** Each level halves the image with a
-   6 x 6 binomial filter over the *known* pixels only, so a coarse pixel is a
-   hole only when its whole footprint is; the hole shrinks faster than the
-   image and the coarsest level holds a hole a few pixels wide, filled by a
-   diffusion (Telea) start. The pixels that may be copied (``source_mask``,
-   ``context``) shrink with their own mask, never growing.
+1. **Pyramid that keeps the hole's shape.** Each level halves the image with a
+   6 x 6 binomial filter over the *known* pixels only; a coarse pixel is known
+   only when at least half of its footprint's weight is known. (The earlier
+   rule, "known when any pixel of the footprint is", let the ring just outside
+   the hole -- often the removed object's shadow or fringe -- grow inward by a
+   pixel at every level, so that at the coarse levels, where the layout of the
+   fill is decided, that ring filled half the hole: a car's shadow became a
+   dark band that the search then matched with trees.) The pyramid goes down
+   until the image is about four patches across; a coarsest level with no
+   whole patch outside the hole starts from a diffusion (Telea) fill.
 2. **Matches carried up.** A level starts from the coarser level's matches,
    scaled up and voted at the finer resolution (Wexler's trick: the finer
    level is built from finer source pixels, not from an upsampled image).
-3. **EM iterations.** PatchMatch search (propagation and random search over
-   the whole allowed area) alternates with voting; the two finest levels, the
-   costly ones, get one round each, and the finest one propagates the
-   carried-up matches without a random search (together 1.3 to 1.5 x faster
-   than full rounds with whole-image search there, same hole PSNR). A patch's vote is weighted
-   by its similarity ``exp(-d / 2 sigma^2)`` (sigma^2 the median of the
-   distances) times Wexler's confidence ``1.3 ** -depth``, its centre's distance
-   into the hole, so patches that see more of the real border count more.
+3. **EM iterations, many where they are cheap.** PatchMatch search
+   (propagation and random search over the whole allowed area) alternates
+   with voting; as in PyPatchMatch (Philippeau's schedule), level ``k`` gets
+   ``1 + 2k`` rounds (at most ``iterations``) of ``1 + k`` passes (at most 4),
+   so the coarse levels, where the layout is chosen, converge, and the finest
+   level, the costly one, refines the carried-up matches once by propagation.
+   A patch's vote is weighted by its similarity ``exp(-d / 2 sigma^2)``
+   (sigma^2 the median of the distances).
 4. **Texture features.** Patches are compared on colour and on two texture
    channels, the local mean of ``|dI/dx|`` and ``|dI/dy|`` (Newson et al.
    2014); these are voted into the hole like colour, and stop the search from
    settling on flat patches, the classic way Wexler-type fills turn to blur.
-5. **Detail kept in the last vote.** The finest vote averages the smooth part
-   of the sources (a normalised Gaussian of sigma 32 px over the allowed
-   pixels) and adds the detail of the one source pixel each hole pixel is
-   matched to, so the mean does not wash out grain and texture: each hole
-   pixel is its match's pixel, moved to the voted local mean.
-6. **Structure from diffusion.** The coarse shading of the fill (what a
-   Gaussian of sigma 16 px keeps) is taken from a diffusion fill (the mean of
-   Telea and Navier-Stokes, run on the quarter-scale level of the allowed
-   pixels and scaled up): ``fill + G * (diffusion - fill)``. This is the
-   structure / texture split of Bertalmio, Vese, Sapiro & Osher (2003): the
-   smooth interpolation is the more faithful guess of the large scale, the
-   exemplar of the texture.
 
-Steps 5 and 6 were measured on all 68 CBSD68 photos (medium / thick masks,
-hole PSNR in dB, detail ratio): before them (sigma 2.5 px, no structure
-step) 15.80 / 14.85 dB, 0.79 / 0.93; structure step alone (sigma 24 px)
-16.20 / 15.27 dB, 0.79 / 0.92; with both 16.10 / 15.20 dB, 0.88 / 1.00
-(PyPatchMatch 15.90 / 14.79 dB, 0.87 / 0.99). With the structure step, a
-detail sigma of 4, 8, 16, 32 px gave a detail ratio of 0.81, 0.83, 0.86,
-0.88 on medium masks for 0.02 to 0.12 dB; then a structure sigma of 8, 12,
-16, 24, 32 px gave 16.06, 16.09, 16.10, 16.08, 16.05 dB on medium masks.
-Tried without gain, before steps 5 and 6 changed: a sharper vote weighting
-(sigma^2 the 25th percentile of the distances, 0.08 dB lower on medium
-masks), a random search of radius 8 or a second search-and-vote round on the
-finest level (within 0.02 dB, 1.3 to 1.4 x slower).
+Removed after blind judging on real object removals (DAVIS 345 tuning frames,
+``benchmarks/remove_objects.py``): a structure step that took the coarse
+shading of the fill from a diffusion fill (it imprinted the hole's shape and
+carried colours across horizons), a detail step that added each hole pixel's
+match's fine detail to the voted mean (blocky), and Wexler's border
+confidence weighting (no visible gain). See ``docs/`` and the README for the
+figures.
 
 Every pixel written into the hole is computed from pixels where copying is
-allowed: the votes read only allowed sources, the smooth/detail split of
-step 5 is taken over the allowed pixels alone, and the diffusion of step 6
-fills everything that is not allowed, from the allowed pixels.
+allowed: the votes read only allowed sources.
 """
 
 from __future__ import annotations
@@ -81,15 +65,14 @@ from ._base import fill
 
 __all__ = ["patchmatch"]
 
-# Settings found with benchmarks/inpaint_quality.py (see the module docstring).
-_CONFIDENCE = 1.3  # Wexler's alpha: a patch centred d px inside the hole weighs 1.3 ** -d
+# Settings chosen by eye on DAVIS 345 tuning frames (see the module docstring).
 _SIGMA_PERCENTILE = 50  # sigma^2 of the similarity weights: this percentile of the distances (median)
-_FEATURE_WEIGHT = 4.0  # weight of the two texture channels against colour (0..255 units)
-_DETAIL_SIGMA = 32.0  # px: finer detail than this comes from the matched pixel, not the mean
+_FEATURE_WEIGHT = 2.0  # weight of the two texture channels against colour (0..255 units): 4 over-textured (detail ratio 1.3 on chelsea), 1 blurred grass
 _FINE_RADIUS = 0  # px: random search radius on the finest level (0: propagation only; its matches come from the coarser one)
 _KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
-_STRUCTURE_SIGMA = 16.0  # px: coarser than this, the fill takes the diffusion's structure (0: off)
-_STRUCTURE_LEVEL = 2  # pyramid level (1/4 scale) on which that diffusion runs
+_KNOWN_FRACTION = 0.5  # a coarse pixel is known when this share of its footprint's weight is
+_MAX_PASSES = 4  # PatchMatch passes per round on the coarsest levels
+_DETAIL_SIGMA = 2.5  # px: in the last vote, finer detail than this comes from the matched pixel, not the mean
 
 
 # ----------------------------------------------------------------------------- pyramid
@@ -99,7 +82,8 @@ def _down_known(img: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndar
     """Halve an image averaging known pixels only (normalised 6 x 6 binomial filter).
 
     Returns the coarse image and its known mask: a coarse pixel is known when
-    its footprint holds a known pixel, so a hole shrinks a little at every level.
+    at least ``_KNOWN_FRACTION`` of its footprint's weight is, so the hole
+    keeps its shape and the ring around it does not grow into it.
     """
     wk = known.astype(np.float32)
     num = cv2.sepFilter2D(img * wk[..., None], -1, _KERNEL, _KERNEL, anchor=(2, 2), borderType=cv2.BORDER_CONSTANT)
@@ -107,7 +91,7 @@ def _down_known(img: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndar
     if num.ndim == 2:
         num = num[..., None]
     num, den = num[::2, ::2], den[::2, ::2]
-    ok = den > 1e-6
+    ok = den >= _KNOWN_FRACTION
     out = np.zeros_like(num)
     out[ok] = num[ok] / den[ok][:, None]
     return out, ok
@@ -177,11 +161,11 @@ def _features(img: np.ndarray) -> np.ndarray:
     return np.dstack([cv2.blur(gx, (3, 3)), cv2.blur(gy, (3, 3))])
 
 
-def _weights(d: np.ndarray, npix: int, confidence: np.ndarray) -> np.ndarray:
-    """Wexler's vote weights: similarity exp(-d / 2 sigma^2) times the border confidence."""
+def _weights(d: np.ndarray, npix: int) -> np.ndarray:
+    """Wexler's vote weights: similarity exp(-d / 2 sigma^2), sigma^2 the median distance."""
     dn = d.astype(np.float64) / npix
     s2 = max(float(np.percentile(dn, _SIGMA_PERCENTILE)), 1e-6)
-    return np.maximum(np.exp(-dn / (2.0 * s2)) * confidence, 1e-30)
+    return np.maximum(np.exp(-dn / (2.0 * s2)), 1e-30)
 
 
 def _random_sources(n: int, valid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -212,51 +196,16 @@ def _smooth_over(img: np.ndarray, where: np.ndarray, sigma: float) -> np.ndarray
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+
 def _schedule(level: int, iterations: int) -> tuple[int, int]:
-    """(EM iterations, PatchMatch passes) at ``level`` (0 = finest).
+    """(EM rounds, PatchMatch passes per round) at ``level`` (0 = finest).
 
-    The two finest levels, the costly ones, get one search-and-vote round
-    each: their matches come from the coarser level and are already close.
+    PyPatchMatch's schedule: ``1 + 2 level`` rounds of ``1 + level`` passes,
+    at most ``iterations`` rounds and ``_MAX_PASSES`` passes. The coarse
+    levels, where the layout of the fill is chosen, are cheap and converge;
+    the finest level refines the matches carried up from the coarser one.
     """
-    return (1 if level <= 1 else min(level + 1, iterations)), min(1 + level // 2, 3)
-
-
-def _structure(f: np.ndarray, hole: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Diffusion fill (mean of Telea and Navier-Stokes) of everything not allowed, on a coarse level, scaled up."""
-    img, known = f, allowed
-    for _ in range(_STRUCTURE_LEVEL):
-        if min(known.shape) < 16:
-            break
-        img, known = _down_known(img, known)
-    u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
-    unknown = (~known).view(np.uint8)
-    # grey or RGB: fill() has split any alpha off
-    fills = [cv2.inpaint(u8, unknown, 3, m).reshape(u8.shape) for m in (cv2.INPAINT_TELEA, cv2.INPAINT_NS)]
-    s = 0.5 * (fills[0].astype(np.float32) + fills[1])
-    h, w = hole.shape
-    return cv2.resize(s, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-
-
-def _with_structure(out: np.ndarray, f: np.ndarray, hole: np.ndarray, allowed: np.ndarray, sigma: float) -> np.ndarray:
-    """``out + G_sigma * (structure - out)`` in the hole: the diffusion's coarse shading, the exemplar's texture.
-
-    The difference is zero outside the hole; it is blurred at a quarter of the
-    resolution (sigma / 4) and scaled back up, as smooth as it is.
-    """
-    ys, xs = np.nonzero(hole)
-    m = int(np.ceil(3 * sigma)) + 1
-    h, w = hole.shape
-    sl = (slice(max(0, ys.min() - m), min(h, ys.max() + m + 1)), slice(max(0, xs.min() - m), min(w, xs.max() + m + 1)))
-    s = _structure(f, hole, allowed)
-    hs = hole[sl][..., None]
-    diff = np.where(hs, s[sl] - out[sl], np.float32(0.0)).astype(np.float32)
-    dh, dw = diff.shape[:2]
-    small = cv2.resize(diff, (max(1, dw // 4), max(1, dh // 4)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma * small.shape[1] / dw, borderType=cv2.BORDER_REFLECT)
-    corr = cv2.resize(small, (dw, dh), interpolation=cv2.INTER_LINEAR).reshape(diff.shape)
-    out = out.copy()
-    out[sl] += np.where(hs, corr, np.float32(0.0))
-    return out
+    return min(1 + 2 * level, iterations), min(1 + level, _MAX_PASSES)
 
 
 def _match_image(a: np.ndarray) -> np.ndarray:
@@ -265,6 +214,103 @@ def _match_image(a: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- core
+
+
+def _start_level(img: np.ndarray, hl: np.ndarray, prev) -> np.ndarray:
+    """A level's image with its hole first guessed, plus the texture channels.
+
+    The coarsest level (or one with nothing to copy from) starts from a Telea
+    fill of its small hole; the others from the coarser level's result,
+    scaled up (its texture channels too).
+    """
+    hh, ww = hl.shape
+    c = img.shape[2]
+    if prev is None:
+        u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        init = cv2.inpaint(u8, hl.view(np.uint8), 3, cv2.INPAINT_TELEA)
+        img[hl] = init.reshape(hh, ww, c)[hl]
+        return np.dstack([img, _features(img)])
+    up = cv2.resize(prev[3], (ww, hh), interpolation=cv2.INTER_LINEAR).reshape(hh, ww, -1)
+    img[hl] = up[hl][:, :c]
+    img = np.dstack([img, _features(img)])
+    img[hl] = up[hl]
+    return img
+
+
+def _carried_up(prev, ty, tx, valid, r, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial matches at this level: the coarser level's, scaled up; random where none fits.
+
+    Returns ``(sy, sx, ok)``; ``ok`` marks the targets whose match was carried up.
+    """
+    hh, ww = valid.shape
+    sy = np.full(ty.size, -1, np.int64)
+    sx = np.full(ty.size, -1, np.int64)
+    ok = np.zeros(ty.size, bool)
+    if prev is not None and prev[0] is not None:
+        ptindex, psy, psx = prev[0], prev[1], prev[2]
+        cy = np.minimum(ty // 2, ptindex.shape[0] - 1)
+        cx = np.minimum(tx // 2, ptindex.shape[1] - 1)
+        k = ptindex[cy, cx]
+        ok = k >= 0
+        sy[ok] = 2 * psy[k[ok]] + (ty - 2 * cy)[ok]
+        sx[ok] = 2 * psx[k[ok]] + (tx - 2 * cx)[ok]
+        ok &= (sy >= r) & (sy < hh - r) & (sx >= r) & (sx < ww - r)
+        ok[ok] = valid[sy[ok], sx[ok]]
+    ry, rx = _random_sources(int((~ok).sum()), valid, rng)
+    sy[~ok], sx[~ok] = ry, rx
+    return sy, sx, ok
+
+
+def _vote_into(img, hy, hx, tindex, sy, sx, wts, r) -> None:
+    """Replace the hole pixels of ``img`` (all channels) by the weighted vote of their patches."""
+    vals = np.empty((hy.size, img.shape[2]), np.float32)
+    K.vote(img, hy, hx, tindex, sy, sx, wts, r, r, vals)
+    img[hy, hx] = vals
+
+
+def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None):
+    """Fill the hole of one pyramid level; returns what the next finer level starts from."""
+    img = _start_level(img, hl, prev)
+    if not valid.any():
+        return (None, None, None, img)
+    hh, ww = hl.shape
+    hy, hx = (a.astype(np.int64) for a in np.nonzero(hl))
+    ty, tx, tindex = _targets(hl, r)
+    sy, sx, ok = _carried_up(prev, ty, tx, valid, r, rng)
+    if ok.any():
+        # the coarser matches, scaled up, voted at this resolution
+        d = K.patch_distances(_match_image(img), img.shape[2], ty, tx, sy, sx, r)
+        _vote_into(img, hy, hx, tindex, sy, sx, _weights(d, npix), r)
+    n_em, n_pm = _schedule(lvl, iterations)
+    # random search over the whole image, except on the finest level, where
+    # the matches carried up from the coarser one are only propagated
+    radius = _FINE_RADIUS if lvl == 0 else max(hh, ww)
+    for em in range(n_em):
+        m = _match_image(img)
+        d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r)
+        K.nnf_search(m, img.shape[2], valid, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)))
+        if lvl == 0 and em == n_em - 1 and allowed is not None:
+            _vote_with_detail(img, hy, hx, tindex, sy, sx, _weights(d, npix), r, allowed)
+        else:
+            _vote_into(img, hy, hx, tindex, sy, sx, _weights(d, npix), r)
+    return (tindex, sy, sx, img)
+
+
+def _vote_with_detail(img, hy, hx, tindex, sy, sx, wts, r, allowed) -> None:
+    """The last vote, colour only: the voted mean of the smooth part plus the matched pixel's fine detail.
+
+    A plain weighted mean of slightly misaligned patches washes out grain and
+    edges; here each hole pixel is its match's pixel, moved to the voted local
+    mean (what a Gaussian of ``_DETAIL_SIGMA`` px over the allowed pixels keeps).
+    """
+    c = img.shape[2] - 2
+    colour = np.ascontiguousarray(img[..., :c])
+    base = _smooth_over(colour, allowed, _DETAIL_SIGMA)
+    vals = np.empty((hy.size, c), np.float32)
+    K.vote(base, hy, hx, tindex, sy, sx, wts, r, r, vals)
+    k = tindex[hy, hx]
+    vals += colour[sy[k], sx[k]] - base[sy[k], sx[k]]
+    img[hy, hx, :c] = vals
 
 
 def _core(
@@ -298,86 +344,14 @@ def _core(
         )
 
     imgs, holes, alloweds = _pyramid(f, hole, allowed, r, levels)
-    n = len(imgs)
     npix = (2 * r + 1) ** 2 * c
     rng = np.random.default_rng(seed)
     prev = None  # (tindex, sy, sx, filled image with feature channels) of the coarser level
-    for lvl in range(n - 1, -1, -1):
-        img = imgs[lvl]  # zero in the hole, and not read again
-        hl = holes[lvl]
-        hh, ww = hl.shape
+    for lvl in range(len(imgs) - 1, -1, -1):
         valid = valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r)
-        hy, hx = (a.astype(np.int64) for a in np.nonzero(hl))
-        ty, tx, tindex = _targets(hl, r)
-        depth = cv2.distanceTransform(hl.view(np.uint8), cv2.DIST_L2, 3)[ty, tx]
-        confidence = _CONFIDENCE ** (-depth.astype(np.float64))
-        have_sources = bool(valid.any())
-        if prev is None:
-            # coarsest level: the hole is a few pixels wide; start from a diffusion fill
-            u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
-            init = cv2.inpaint(u8, hl.view(np.uint8), 3, cv2.INPAINT_TELEA)
-            img[hl] = init.reshape(hh, ww, c)[hl]
-            img = np.dstack([img, _features(img)])
-            if have_sources:
-                sy, sx = _random_sources(ty.size, valid, rng)
-        else:
-            ptindex, psy, psx, pimg = prev
-            up = cv2.resize(pimg, (ww, hh), interpolation=cv2.INTER_LINEAR).reshape(hh, ww, -1)
-            img[hl] = up[hl][:, :c]
-            img = np.dstack([img, _features(img)])
-            img[hl] = up[hl]
-            if have_sources:
-                # the coarser matches, scaled up, voted at this resolution
-                sy = np.full(ty.size, -1, np.int64)
-                sx = np.full(ty.size, -1, np.int64)
-                ok = np.zeros(ty.size, bool)
-                if ptindex is not None:
-                    cy = np.minimum(ty // 2, ptindex.shape[0] - 1)
-                    cx = np.minimum(tx // 2, ptindex.shape[1] - 1)
-                    k = ptindex[cy, cx]
-                    ok = k >= 0
-                    sy[ok] = 2 * psy[k[ok]] + (ty - 2 * cy)[ok]
-                    sx[ok] = 2 * psx[k[ok]] + (tx - 2 * cx)[ok]
-                    ok &= (sy >= r) & (sy < hh - r) & (sx >= r) & (sx < ww - r)
-                    ok[ok] = valid[sy[ok], sx[ok]]
-                ry, rx = _random_sources(int((~ok).sum()), valid, rng)
-                sy[~ok], sx[~ok] = ry, rx
-                if ok.any():
-                    d = K.patch_distances(_match_image(img), img.shape[2], ty, tx, sy, sx, r)
-                    vals = np.empty((hy.size, img.shape[2]), np.float32)
-                    K.vote(img, hy, hx, tindex, sy, sx, _weights(d, npix, 1.0), r, r, vals)
-                    img[hy, hx] = vals
-        if not have_sources:
-            prev = (None, None, None, img)
-            continue
-        n_em, n_pm = _schedule(lvl, iterations)
-        # random search over the whole image, except on the finest level, where
-        # the matches carried up from the coarser one are only propagated
-        radius = _FINE_RADIUS if lvl == 0 else max(hh, ww)
-        for em in range(n_em):
-            m = _match_image(img)
-            d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r)
-            K.nnf_search(m, img.shape[2], valid, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)))
-            wts = _weights(d, npix, confidence)
-            if lvl == 0 and em == n_em - 1:
-                # last vote, colour only: mean of the smooth part + the matched pixel's fine detail
-                colour = np.ascontiguousarray(img[..., :c])
-                base = _smooth_over(colour, alloweds[0], _DETAIL_SIGMA)
-                vals = np.empty((hy.size, c), np.float32)
-                K.vote(base, hy, hx, tindex, sy, sx, wts, r, r, vals)
-                k = tindex[hy, hx]
-                vals += colour[sy[k], sx[k]] - base[sy[k], sx[k]]
-                img[hy, hx, :c] = vals
-            else:
-                vals = np.empty((hy.size, img.shape[2]), np.float32)
-                K.vote(img, hy, hx, tindex, sy, sx, wts, r, r, vals)
-                img[hy, hx] = vals
-        prev = (tindex, sy, sx, img)
+        prev = _level(imgs[lvl], holes[lvl], valid, prev, lvl, r, npix, iterations, rng, alloweds[0] if lvl == 0 else None)
 
-    out = prev[3][..., :c]
-    if _STRUCTURE_SIGMA > 0:
-        out = _with_structure(out, f, hole, allowed, _STRUCTURE_SIGMA)
-    out = out / np.float32(255.0)
+    out = prev[3][..., :c] / np.float32(255.0)
     if color.ndim == 2:
         out = out[..., 0]
     return from_float(out, color.dtype)
@@ -397,7 +371,7 @@ def patchmatch(
     *,
     patch_size: Annotated[int, Field(ge=3, le=31)] = 7,
     levels: Annotated[int, Field(ge=1, le=16)] | None = None,
-    iterations: Annotated[int, Field(ge=1, le=50)] = 5,
+    iterations: Annotated[int, Field(ge=1, le=50)] = 9,
     source_mask: np.ndarray | None = None,
     context: Annotated[int, Field(ge=1)] | None = None,
     seed: Annotated[int, Field(ge=0)] = 0,
@@ -408,9 +382,7 @@ def patchmatch(
     the PatchMatch search of Barnes et al. (2009): on each level of a pyramid
     it alternates a nearest-neighbour search for every patch over the hole and
     a weighted vote of those patches into the hole pixels, starting from the
-    coarser level's matches; the coarse shading of the fill then comes from
-    a diffusion fill (structure / texture split, Bertalmio et al. 2003). Use
-    it for holes wider than a few pixels, where diffusion fills
+    coarser level's matches. Use it for holes wider than a few pixels, where diffusion fills
     (:func:`telea`) blur; :func:`auto` picks per hole.
 
     Parameters
@@ -427,8 +399,8 @@ def patchmatch(
         Number of pyramid levels; None picks enough that the coarsest hole is
         a few pixels wide.
     iterations : int
-        Most search-and-vote rounds on one level: the coarsest levels get this
-        many, each finer level one fewer, the two finest one each.
+        Most search-and-vote rounds on one level: level ``k`` (0 the finest)
+        gets ``1 + 2k`` rounds, at most this many.
     source_mask : ndarray of bool, optional
         ``H x W``, True where pixels may be copied from (default: everywhere
         outside the hole). Use it to keep, say, a second person from being
@@ -470,10 +442,6 @@ def patchmatch(
     A. Newson, A. Almansa, M. Fradet, Y. Gousseau, P. Pérez, "Video Inpainting
     of Complex Scenes", SIAM J. Imaging Sciences 7(4), 2014.
     :DOI:`10.1137/140954933`
-
-    M. Bertalmio, L. Vese, G. Sapiro, S. Osher, "Simultaneous Structure and
-    Texture Image Inpainting", IEEE TIP 12(8), 2003.
-    :DOI:`10.1109/TIP.2003.815261`
 
     Examples
     --------
