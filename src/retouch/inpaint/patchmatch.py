@@ -12,12 +12,14 @@ What the fill does, level by level:
 
 1. **Pyramid that keeps the hole's shape.** Each level halves the image with a
    6 x 6 binomial filter over the *known* pixels only; a coarse pixel is known
-   only when at least half of its footprint's weight is known. (The earlier
-   rule, "known when any pixel of the footprint is", let the ring just outside
-   the hole -- often the removed object's shadow or fringe -- grow inward by a
-   pixel at every level, so that at the coarse levels, where the layout of the
-   fill is decided, that ring filled half the hole: a car's shadow became a
-   dark band that the search then matched with trees.) The pyramid goes down
+   only when at least ``_KNOWN_FRACTION`` (0.1) of its footprint's weight is
+   known. (The earlier rule, "known when any pixel of the footprint is", let
+   the ring just outside the hole -- often the removed object's shadow or
+   fringe -- grow inward at every level, so that at the coarse levels, where
+   the layout of the fill is decided, that ring filled much of the hole: a
+   car's shadow became a dark band that the search then matched with trees.
+   At 0.5 and 0.25 thin, tall holes -- the demo's rocket -- kept a coarse hole
+   that the search filled with a stray piece of a tower; 0.1 does neither.) The pyramid goes down
    until the image is about four patches across; a coarsest level with no
    whole patch outside the hole starts from a diffusion (Telea) fill.
 2. **Matches carried up.** A level starts from the coarser level's matches,
@@ -70,7 +72,7 @@ _SIGMA_PERCENTILE = 50  # sigma^2 of the similarity weights: this percentile of 
 _FEATURE_WEIGHT = 2.0  # weight of the two texture channels against colour (0..255 units): 4 over-textured (detail ratio 1.3 on chelsea), 1 blurred grass
 _FINE_RADIUS = 0  # px: random search radius on the finest level (0: propagation only; its matches come from the coarser one)
 _KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
-_KNOWN_FRACTION = 0.5  # a coarse pixel is known when this share of its footprint's weight is
+_KNOWN_FRACTION = 0.1  # a coarse pixel is known when this share of its footprint's weight is (0.5 copied stray structure into thin tall holes)
 _MAX_PASSES = 4  # PatchMatch passes per round on the coarsest levels
 _DETAIL_SIGMA = 2.5  # px: in the last vote, finer detail than this comes from the matched pixel, not the mean
 
