@@ -171,3 +171,25 @@ def test_restore_fills_only_what_it_found_and_passes_spot_certainty(coffee):
     assert (mask >= default).all() and mask.sum() > default.sum()  # measured 135 px more (before growing)
     with pytest.raises(RetouchError, match=r"^spot_certainty is a setting of the spots detector, which is not chosen$"):
         retouch.restore(damaged, spots=False, spot_certainty=0.2)
+
+
+def test_fill_is_the_method_then_the_blend(astronaut):
+    """pipeline.fill: the inpaint method's own result, blended back with a weight when one is given."""
+    from retouch import inpaint, registry
+    from retouch.pipeline import DEFAULT_INPAINT, fill
+
+    hole = np.zeros(astronaut.shape[:2], bool)
+    hole[200:230, 240:280] = True
+    telea = registry.get("inpaint", "telea")
+    plain = fill(astronaut, hole, method="telea", settings={"radius": 4})
+    assert np.array_equal(plain, telea.func(astronaut, hole, radius=4))
+    weight = registry.get("refine", "feather").func(hole, radius=3)
+    soft = fill(astronaut, hole, method="telea", settings={"radius": 4}, weight=weight)
+    assert np.array_equal(soft, inpaint.blend(astronaut, plain, weight))
+    assert not np.array_equal(soft, plain)  # the soft edge reaches past the hole
+    assert np.array_equal(fill(astronaut, hole), registry.get("inpaint", DEFAULT_INPAINT).func(astronaut, hole))
+    with pytest.raises(RetouchError, match="unknown inpaint method 'nope'"):
+        fill(astronaut, hole, method="nope")
+    with pytest.raises(RetouchError, match="radius"):
+        fill(astronaut, hole, method="telea", settings={"radius": -1})
+    assert fill.__module__ == "retouch.pipeline" and retouch.fill is fill

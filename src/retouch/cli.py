@@ -346,7 +346,9 @@ def fill(
         raise UsageError(f"the mask {mask} is empty (no pixel above {mask_threshold:g}); nothing to fill, nothing written")
     if hole.all():
         raise UsageError(f"the mask {mask} covers the whole image, so there is nothing to fill from; nothing written")
-    result = _timed(f"filled {_percent(hole)} of the image with {m.name}", lambda: m(img, hole, settings=settings))
+    from .pipeline import fill as fill_and_blend
+
+    result = _timed(f"filled {_percent(hole)} of the image with {m.name}", lambda: fill_and_blend(img, hole, method=m.name, settings=settings))
     io.write_all([(output, result, info)], overwrite=overwrite)
     out.print(f"wrote {output}")
 
@@ -426,15 +428,11 @@ def remove(
         raise UsageError("the selection is empty, so there is nothing to remove; nothing written (try a larger tolerance or another box)")
     if selected.all():
         raise UsageError("the selection covers the whole image, so there is nothing to fill from; nothing written")
-    inp = rec.inpaint.resolve()
+    from .pipeline import fill as fill_and_blend
 
-    def do_fill() -> np.ndarray:
-        from .inpaint import blend
-
-        filled = inp.func(img, selected, **rec.inpaint.settings)
-        return blend(img, filled, weight) if weight is not None else filled
-
-    result = _timed(f"filled {_percent(selected)} of the image with {inp.name}", do_fill)
+    inp = rec.inpaint
+    result = _timed(f"filled {_percent(selected)} of the image with {inp.method}",
+                    lambda: fill_and_blend(img, selected, method=inp.method, settings=inp.settings, weight=weight))
     io.write_all([(output, result, info)] + ([(save_mask, selected, None)] if save_mask is not None else []), overwrite=overwrite)
     out.print(f"wrote {output}" + (f" and {save_mask}" if save_mask else ""))
 
@@ -474,8 +472,11 @@ def restore(
     img, info = _read_image(image, max_pixels, output)
     selected, _ = _timed("detected " + ", ".join(k for k, v in chosen.items() if v), lambda: rec.make_mask(img))
     if selected.any():
-        inp = rec.inpaint.resolve()
-        result = _timed(f"filled {_percent(selected)} of the image with {inp.name}", lambda: inp.func(img, selected, **rec.inpaint.settings))
+        from .pipeline import fill as fill_and_blend
+
+        inp = rec.inpaint
+        result = _timed(f"filled {_percent(selected)} of the image with {inp.method}",
+                        lambda: fill_and_blend(img, selected, method=inp.method, settings=inp.settings))
     else:
         err.print("no damage found; the output is an unchanged copy")
         result = img

@@ -77,6 +77,7 @@ __all__ = [
     "Output",
     "Recipe",
     "Result",
+    "fill",
     "remove",
     "restore",
     "box_mask",
@@ -87,6 +88,52 @@ __all__ = [
 
 DEFAULT_INPAINT = "auto"
 """The inpainter a recipe uses when it names none."""
+
+
+def fill(
+    image: np.ndarray,
+    mask: np.ndarray,
+    *,
+    method: str | None = None,
+    settings: dict[str, Any] | BaseModel | None = None,
+    weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """Fill the pixels of ``mask`` with an inpaint method, then blend the fill back.
+
+    The one fill path: recipes (:meth:`Recipe.apply`), ``retouch fill``,
+    ``retouch remove`` and the web app's fill all call it.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``H x W`` or ``H x W x C`` image.
+    mask : ndarray of bool
+        ``H x W``, True = fill.
+    method : str, optional
+        An inpaint method of the registry (default :data:`DEFAULT_INPAINT`).
+    settings : dict or settings model, optional
+        The method's settings, checked by its settings model.
+    weight : ndarray of float32, optional
+        A soft edge (``refine`` method ``feather``): the fill is blended into
+        the image with it (:func:`retouch.inpaint.blend`); without it the
+        filled pixels replace the masked ones.
+
+    Returns
+    -------
+    ndarray
+        The filled image, shape and dtype of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.full((20, 20), 100, np.uint8); image[8:12, 8:12] = 255
+    >>> hole = image == 255
+    >>> out = fill(image, hole, method="telea")
+    >>> abs(int(out[10, 10]) - 100) <= 2, bool((out[~hole] == image[~hole]).all())
+    (True, True)
+    """
+    filled = registry.get("inpaint", method or DEFAULT_INPAINT)(image, mask, settings=settings)
+    return filled if weight is None else blend(image, filled, weight)
 
 
 class Step(BaseModel):
@@ -485,10 +532,7 @@ class Recipe(BaseModel):
             warnings.warn("the mask is empty: nothing to fill, image returned unchanged", EmptyMaskWarning, stacklevel=2)
             return Result(image.copy(), current, weight)
         check_fill_mask(current, image.shape)
-        method = recipe.inpaint.resolve()
-        filled = method.func(image, current, **recipe.inpaint.settings)
-        if weight is not None:
-            filled = blend(image, filled, weight)
+        filled = fill(image, current, method=recipe.inpaint.method, settings=recipe.inpaint.settings, weight=weight)
         return Result(filled, current, weight)
 
 

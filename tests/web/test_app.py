@@ -84,7 +84,7 @@ def test_config_lists_tools_methods_and_limits(client):
 
 def test_the_final_method_set_gives_every_tool():
     """The issue's tools all need their methods: GrabCut, clicks, superpixels, the detectors, auto."""
-    from retouch.web.app import available_tools
+    from retouch.web.config import available_tools
 
     tools = {t["id"]: t for t in available_tools()}
     assert tools["box"]["method"] == "grabcut"
@@ -403,7 +403,7 @@ def test_colour_pick(client, session, tmp_path):
 
 
 def test_detectors_run_without_inputs(client, session):
-    from retouch.web.app import available_tools
+    from retouch.web.config import available_tools
 
     tool = next((t for t in available_tools() if t["id"] == "detect"), None)
     if tool is None:
@@ -459,27 +459,6 @@ def test_clicks_tool(client, session):
     assert r.status_code == 422 and "outside" in detail(r)
     r = client.post(url, json={"x": 10, "y": 10, "settings": {"band": 0}})
     assert r.status_code == 422 and "band" in detail(r)
-
-
-def test_clicks_fall_back_to_grabcut_seeds(client, session, monkeypatch):
-    if "grabcut" not in registry.names("segment"):
-        pytest.skip("GrabCut is not installed")
-    from retouch.web.app import available_tools
-
-    monkeypatch.delitem(registry._REGISTRY["segment"], "clicks", raising=False)
-    tool = next(t for t in available_tools() if t["id"] == "clicks")
-    assert tool["method"] == "grabcut" and "GrabCut" in tool["hint"]
-    url = f"/api/sessions/{session['id']}/clicks"
-    quick = {"iterations": 2}
-    first = client.post(url, json={"x": 420, "y": 150, "settings": quick}).json()
-    assert first["mask_pixels"] > 0 and "(grabcut)" in first["message"] and first["clicks"] == [[420, 150, True]]
-    second = client.post(url, json={"x": 300, "y": 450, "positive": False, "settings": quick}).json()
-    assert second["clicks"] == [[420, 150, True], [300, 450, False]]
-    expected = registry.get("segment", "grabcut")(data.astronaut(), settings={"foreground": [(420, 150)], "background": [(300, 450)], **quick})
-    assert second["mask_pixels"] == int(expected.sum())
-    assert client.post(f"/api/sessions/{session['id']}/undo").json()["clicks"] == [[420, 150, True]]
-    r = client.post(url, json={"x": 1, "y": 1, "settings": {"iterations": 0}})
-    assert r.status_code == 422 and "iterations" in detail(r)
 
 
 def test_superpixel_pick_and_outline(client, session):
@@ -698,7 +677,7 @@ def test_a_running_fill_blocks_changes_with_409(client, session):
     from retouch.web.store import Job
 
     sid = session["id"]
-    store = client.app.state.store
+    store = client.app.state.service.store
     s = store.get(sid)
     s.job = Job(id="0" * 16, method="slow", status="running")
     try:

@@ -36,7 +36,7 @@ def test_serve_defaults_to_localhost_and_prints_the_address(started):
     assert "warning" not in r.output
     application, kw = started[0]
     assert kw["host"] == "127.0.0.1" and kw["port"] == port
-    cfg = application.state.config
+    cfg = application.state.service.config
     assert "*" not in cfg.allowed_hosts and "localhost" in cfg.allowed_hosts
     assert cfg.max_pixels == 100_000_000 and cfg.max_upload_bytes == 100 * 2**20 and cfg.session_ttl == 3600
 
@@ -49,7 +49,7 @@ def test_serve_warns_for_another_host_and_passes_the_limits(started):
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in " ".join(r.output.split())
     application, kw = started[0]
     assert kw["host"] == "0.0.0.0"
-    cfg = application.state.config
+    cfg = application.state.service.config
     assert cfg.allowed_hosts == ["*"]
     assert (cfg.max_pixels, cfg.max_upload_bytes, cfg.max_sessions, cfg.max_memory_bytes, cfg.session_ttl) == (10**6, 5 * 2**20, 3, 256 * 2**20, 120)
 
@@ -58,7 +58,7 @@ def test_serve_opens_the_image_given(started, photo_png):
     r = runner.invoke(app, ["serve", str(photo_png), "--port", str(free_port())])
     assert r.exit_code == 0, r.output
     application, _ = started[0]
-    assert application.state.initial_session in application.state.store
+    assert application.state.service.initial_session in application.state.service.store
 
 
 @pytest.mark.parametrize(
