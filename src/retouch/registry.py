@@ -204,6 +204,34 @@ def register(kind: str, name: str | None = None, *, summary: str | None = None) 
     return deco
 
 
+def checked(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: check a public helper's keyword settings like a method's, without registering it.
+
+    For functions beside a method that take the same kind of settings (such as
+    :func:`retouch.segment.superpixel_labels`): unknown keywords, wrong types
+    and ranges give the same one-line :class:`RetouchError` as a method's.
+    """
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        model, arrays = _build_settings(kind, func.__name__, func)
+        method = Method(kind, func.__name__, func, model, func.__name__, arrays)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            settings = {k: v for k, v in kwargs.items() if k not in arrays}
+            given = {k: v for k, v in kwargs.items() if k in arrays}
+            try:
+                valid = validate_settings(method, settings)
+            except RetouchError as err:  # name the function, not a method it is not
+                raise RetouchError(str(err).replace(f"{kind} method '{method.name}'", method.name)) from None
+            return func(*args, **valid.kwargs(), **given)
+
+        wrapper.__wrapped_settings__ = model  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco
+
+
 def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:

@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "RetouchError",
     "ImageFileError",
+    "InputTypeError",
     "check_image",
     "check_mask",
     "check_fill_mask",
@@ -42,6 +43,48 @@ class ImageFileError(RetouchError):
     """A file that cannot be read or written as an image or mask."""
 
 
+class InputTypeError(RetouchError, TypeError):
+    """An argument of a kind retouch refuses outright (a NumPy masked array).
+
+    Also a :class:`TypeError`, which is what scikit-image raises for the same
+    input, so code written for either library catches it.
+    """
+
+
+def _refuse_masked(value: Any, name: str) -> None:
+    if isinstance(value, np.ma.MaskedArray):
+        raise InputTypeError(
+            f"{name} is a NumPy masked array, which retouch does not read; pass the plain array "
+            f"({name}.data) and give the pixels to fill as a bool mask (True = fill)"
+        )
+
+
+def _dtype_hint(image: np.ndarray, name: str) -> str:
+    """How to turn an image of an unsupported dtype into one retouch takes."""
+    kind = image.dtype.kind
+    if kind == "f" and image.size:  # float16, float128: only the width is wrong
+        return f"convert it with {name}.astype(np.float32) (values in [0, 1])"
+    if kind in "iu" and image.size:
+        lo, hi = int(np.min(image)), int(np.max(image))
+        if lo >= 0 and hi <= 255:
+            return f"its values {lo}..{hi} fit 8 bits: {name}.astype(np.uint8)"
+        if lo >= 0 and hi <= 65535:
+            return f"its values {lo}..{hi} fit 16 bits: {name}.astype(np.uint16)"
+        if kind == "i" and image.dtype.itemsize <= 2:  # signed 8 / 16 bit: map the dtype's range
+            info = np.iinfo(image.dtype)
+            return (
+                f"signed values ({lo}..{hi}): map the {image.dtype} range into [0, 1] with "
+                f"({name}.astype(np.float32) + {-info.min}) / {info.max - info.min}"
+            )
+        return (
+            f"its values {lo}..{hi} fit neither 8 nor 16 bits: scale them into [0, 1], for example "
+            f"(({name} - {name}.min()) / ({name}.max() - {name}.min())).astype(np.float32)"
+        )
+    if kind == "b":
+        return f"for a mask pass it as mask=; as a picture use {name}.astype(np.uint8) * 255"
+    return "convert it to uint8, uint16 or float32 in [0, 1]"
+
+
 def _shape_text(shape: Sequence[int]) -> str:
     return "x".join(str(int(s)) for s in shape)
 
@@ -51,14 +94,31 @@ def _size_text(shape: Sequence[int]) -> str:
     return f"{int(shape[1])}x{int(shape[0])}"
 
 
+def _layout_hint(shape: Sequence[int], name: str) -> str:
+    """Why a shape is refused: 3-D volumes, channel-first and many-channel images."""
+    if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] not in (1, 3, 4):
+        return f"; channel-first (CxHxW) images are not supported, use np.moveaxis({name}, 0, -1)"
+    if len(shape) == 3:
+        return (
+            f"; {shape[2]} channels: 3-D volumes and images with other than 1, 3 or 4 channels are "
+            "not supported, give one 2-D slice or one RGB(A) picture at a time"
+        )
+    if len(shape) > 3:
+        return "; volumes and stacks are not supported, give one 2-D picture at a time"
+    return ""
+
+
 def check_image(image: Any, name: str = "image") -> np.ndarray:
     """Check that ``image`` is an image retouch can work on and return it.
 
     An image is an ``H x W`` (grey) or ``H x W x C`` array with ``C`` in
     1, 3 (RGB) or 4 (RGBA), of dtype uint8, uint16 or float32 (values in
     [0, 1]). float64 is accepted when its values are in [0, 1] and returned
-    as float32; bool images are refused.
+    as float32 (the fills give float64 back; see :func:`retouch.inpaint.fill`);
+    bool images and NumPy masked arrays are refused. The message for any
+    other dtype says how to convert it, from the values it holds.
     """
+    _refuse_masked(image, name)
     if not isinstance(image, np.ndarray):
         raise RetouchError(
             f"{name} must be a NumPy array, got {type(image).__name__}; "
@@ -67,7 +127,7 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
         raise RetouchError(
             f"{name} must be HxW (grey) or HxWxC with C = 1, 3 (RGB) or 4 (RGBA), "
-            f"got shape {_shape_text(image.shape)}"
+            f"got shape {_shape_text(image.shape)}{_layout_hint(image.shape, name)}"
         )
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise RetouchError(f"{name} is empty (shape {_shape_text(image.shape)})")
@@ -75,8 +135,8 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
         image = image.astype(np.float32)
     if image.dtype not in SUPPORTED_DTYPES:
         raise RetouchError(
-            f"{name} has dtype {image.dtype}; use uint8, uint16 or float32 in [0, 1] "
-            "(for example image.astype(np.float32) / 255)"
+            f"{name} has dtype {image.dtype}; use uint8, uint16 or float32 in [0, 1]: "
+            f"{_dtype_hint(image, name)}"
         )
     if image.dtype == np.float32:
         lo, hi = float(np.min(image)), float(np.max(image))
@@ -96,6 +156,7 @@ def check_mask(mask: Any, shape: Sequence[int] | None = None, name: str = "mask"
     ``shape`` is the image's shape; when given, the mask must match its height
     and width.
     """
+    _refuse_masked(mask, name)
     if not isinstance(mask, np.ndarray):
         raise RetouchError(f"{name} must be a bool NumPy array, got {type(mask).__name__}")
     if mask.ndim == 3 and mask.shape[2] == 1:

@@ -101,7 +101,7 @@ def test_bad_input(kwargs, message):
 
 
 def test_bad_labels_input():
-    with pytest.raises(RetouchError, match="n_segments must be at least 1"):
+    with pytest.raises(RetouchError, match=r"superpixel_labels: n_segments: Input should be greater than or equal to 1 \(got 0\)"):
         superpixel_labels(_two_halves(), n_segments=0)
     with pytest.raises(RetouchError, match="must be HxW"):
         superpixel_labels(np.zeros((3, 3, 5), np.uint8))

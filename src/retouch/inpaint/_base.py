@@ -6,6 +6,9 @@ an array of the same shape and dtype. :func:`fill` wraps it so that every
 method keeps the same contract:
 
 - grey / RGB / RGBA, uint8 / uint16 / float32 in, the same shape and dtype out;
+  float64 in [0, 1] (what ``skimage.img_as_float`` gives) comes back float64,
+  with the pixels outside the mask bit-identical; the fill itself is computed
+  in float32 unless the method says it computes in float64 (biharmonic);
 - alpha is kept as it was, only the colour under the mask is filled;
 - pixels outside the mask come back bit-identical;
 - an empty mask returns a copy of the input with a :class:`EmptyMaskWarning`;
@@ -123,6 +126,7 @@ def fill(
     margin: Callable[[int, int], int] = default_margin,
     crops: bool = True,
     extras: dict[str, np.ndarray | None] | None = None,
+    float64: bool = False,
     **options: Any,
 ) -> np.ndarray:
     """Run ``core(color, hole, **extras, **options)`` under the common contract.
@@ -145,18 +149,30 @@ def fill(
     extras : dict of ndarray
         ``H x W`` arrays (such as a source mask) cropped alongside the image
         and passed to ``core`` by keyword.
+    float64 : bool
+        ``core`` takes a float64 colour crop and returns float64; when False
+        a float64 image is handed to it as float32. Either way a float64
+        image comes back float64, untouched outside the mask.
     """
+    given = image
     image = check_image(image)
     mask = check_mask(mask, image.shape)
     if not mask.any():
         warnings.warn("the mask is empty: nothing to fill, image returned unchanged", EmptyMaskWarning, stacklevel=3)
-        return image.copy()
+        return (given if isinstance(given, np.ndarray) and given.dtype == np.float64 else image).copy()
     if mask.all():
         raise RetouchError("the mask covers the whole image, so there is nothing to fill from; leave some pixels unmasked")
     extras = {k: check_mask(v, image.shape, k) for k, v in (extras or {}).items() if v is not None}
 
     color, alpha = split_alpha(image)
-    out = color.copy()
+    if isinstance(given, np.ndarray) and given.dtype == np.float64:
+        color64, alpha = split_alpha(given)  # keep the caller's float64, bit for bit
+        if float64:
+            color = color64
+        out = color64.copy()
+        image = given
+    else:
+        out = color.copy()
     boxes = crop_boxes(mask, margin) if crops else [(slice(0, mask.shape[0]), slice(0, mask.shape[1]))]
     for ys, xs in boxes:
         sub_mask = mask[ys, xs]
@@ -168,7 +184,7 @@ def fill(
         if filled.shape != sub.shape:
             raise AssertionError(f"inpainting core returned shape {filled.shape}, expected {sub.shape}")
         region = out[ys, xs]
-        region[sub_mask] = filled[sub_mask].astype(color.dtype, copy=False)
+        region[sub_mask] = filled[sub_mask].astype(out.dtype, copy=False)
     return merge_alpha(out, alpha, like=image)
 
 
@@ -186,8 +202,9 @@ def blend(original: np.ndarray, filled: np.ndarray, weight: np.ndarray) -> np.nd
     Returns
     -------
     ndarray
-        ``original * (1 - weight) + filled * weight`` in the images' dtype;
-        where the weight is 0 the pixel is bit-identical to ``original``.
+        ``original * (1 - weight) + filled * weight`` in the images' dtype
+        (two float64 images give float64; float64 with another dtype is
+        taken as float32); where the weight is 0 the pixel is bit-identical to ``original``.
 
     Examples
     --------
@@ -196,8 +213,9 @@ def blend(original: np.ndarray, filled: np.ndarray, weight: np.ndarray) -> np.nd
     >>> blend(a, b, np.array([[0, 0.5, 1]], np.float32))
     array([[  0, 100, 200]], dtype=uint8)
     """
-    original = check_image(original, "original")
-    filled = check_image(filled, "filled")
+    both64 = all(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in (original, filled))
+    checked = check_image(original, "original"), check_image(filled, "filled")
+    original, filled = (original, filled) if both64 else checked  # float64 stays float64
     if original.shape != filled.shape or original.dtype != filled.dtype:
         raise RetouchError(
             f"filled must match original: got {filled.shape} {filled.dtype} and {original.shape} {original.dtype}"
@@ -207,8 +225,9 @@ def blend(original: np.ndarray, filled: np.ndarray, weight: np.ndarray) -> np.nd
     w = np.clip(weight.astype(np.float32), 0, 1)
     if original.ndim == 3:
         w = w[..., None]
-    mixed = original.astype(np.float32) * (1 - w) + filled.astype(np.float32) * w
-    if original.dtype != np.float32:
+    work = np.float64 if both64 else np.float32
+    mixed = original.astype(work) * (1 - w) + filled.astype(work) * w
+    if original.dtype.kind != "f":
         mixed = np.rint(mixed)
     out = mixed.astype(original.dtype)
     keep = weight <= 0

@@ -123,6 +123,9 @@ def navier_stokes(image: np.ndarray, mask: np.ndarray, *, radius: Annotated[floa
 
 
 def _biharmonic_core(color: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    if color.dtype == np.float64:  # solved in float64, as scikit-image does
+        out = inpaint_biharmonic(color, hole, channel_axis=-1 if color.ndim == 3 else None)
+        return np.clip(out, 0.0, 1.0)
     f = to_float(color)
     out = inpaint_biharmonic(f, hole, channel_axis=-1 if f.ndim == 3 else None)
     return from_float(out, color.dtype)
@@ -161,7 +164,7 @@ def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     >>> biharmonic(image, mask).dtype
     dtype('uint8')
     """
-    return fill(image, mask, _biharmonic_core)
+    return fill(image, mask, _biharmonic_core, float64=True)
 
 
 def _fsr_core(color: np.ndarray, hole: np.ndarray, *, flag: int) -> np.ndarray:

@@ -42,15 +42,16 @@ def _grid_markers(shape: tuple[int, int], n: int) -> np.ndarray:
     return markers
 
 
+@registry.checked("segment")
 def superpixel_labels(
     image: np.ndarray,
     *,
     algorithm: Method = "slic",
-    n_segments: int = 400,
-    compactness: float | None = None,
-    scale: float = 100.0,
-    sigma: float = 0.8,
-    min_size: int = 20,
+    n_segments: Annotated[int, Field(ge=1)] = 400,
+    compactness: Annotated[float, Field(ge=0)] | None = None,
+    scale: Annotated[float, Field(gt=0)] = 100.0,
+    sigma: Annotated[float, Field(ge=0, le=20)] = 0.8,
+    min_size: Annotated[int, Field(ge=1)] = 20,
     markers: Literal["grid", "minima"] = "grid",
 ) -> np.ndarray:
     """Split an image into superpixels and return the label image.

@@ -99,8 +99,14 @@ def threshold(
 
     Notes
     -----
-    Otsu, triangle and multi-Otsu come from ``skimage.filters`` (256-bin
-    histograms of the luminance). The adaptive thresholds use a box or a
+    Otsu, triangle and multi-Otsu come from ``skimage.filters`` and look at
+    the luminance on 256 levels of the full range (0..255, 0..65535 or 0..1
+    cut into 256 steps): the histogram of the image's 8-bit version, whatever
+    its dtype, so a 16-bit scan gets the same mask as its 8-bit copy and a
+    float copy the same as the uint8 one (scikit-image instead bins a float
+    or uint16 image between its own minimum and maximum). On a grey uint8
+    image the thresholds are scikit-image's exactly. Two multi-Otsu classes
+    are Otsu's split. The adaptive thresholds use a box or a
     Gaussian window (sigma = ``(block_size - 1) / 6``, as scikit-image's
     ``threshold_local``) with reflected borders. A constant image has no
     pixel above its Otsu threshold, so the mask is empty.
@@ -147,11 +153,12 @@ def threshold(
         if value is not None:
             raise RetouchError(f"value is only used by algorithm 'fixed', not {algorithm!r}; leave it out")
         if algorithm in ("otsu", "triangle"):
-            if lum.min() == lum.max():
+            levels8 = _levels(image, lum)
+            if levels8.min() == levels8.max():
                 selected = np.zeros(lum.shape, bool)
             else:
                 fn = threshold_otsu if algorithm == "otsu" else threshold_triangle
-                selected = lum > _histogram_thresholds(image, lum, fn)
+                selected = levels8 > fn(levels8)
         elif algorithm == "multi_otsu":
             selected = _multi_otsu(image, lum, classes=int(classes), select=int(select))
         elif algorithm in ("adaptive_mean", "adaptive_gaussian"):
@@ -163,19 +170,18 @@ def threshold(
     return ~selected if invert else selected
 
 
-def _histogram_thresholds(image: np.ndarray, lum: np.ndarray, fn, **kwargs):
-    """Run a scikit-image histogram threshold ``fn`` with ``lum > t`` meaning "above".
+def _levels(image: np.ndarray, lum: np.ndarray) -> np.ndarray:
+    """The luminance on 256 levels of the full range: the image's 8-bit version, uint8.
 
-    A grey uint8 image goes to scikit-image as is (one bin per level, its
-    exact thresholds). Other luminances use 256 bins between their minimum
-    and maximum; scikit-image returns the centre of the last bin of the lower
-    class, so half a bin is added to put the whole bin below the threshold.
+    Otsu, triangle and multi-Otsu look at this histogram whatever the dtype,
+    so a uint16 (x 257) or float32 (/ 255) copy of an 8-bit picture, or an RGB
+    picture with equal channels, gets exactly the mask of the 8-bit grey one.
+    A grey uint8 image is used as is (scikit-image's exact thresholds).
     """
     color, _ = split_alpha(image)
     if color.ndim == 2 and color.dtype == np.uint8:
-        return fn(np.ascontiguousarray(color), **kwargs)
-    half_bin = 0.5 * float(lum.max() - lum.min()) / 256
-    return fn(lum, nbins=256, **kwargs) + half_bin
+        return np.ascontiguousarray(color)
+    return np.clip(np.rint(lum * (255.0 / dtype_max(image.dtype))), 0, 255).astype(np.uint8)
 
 
 def _multi_otsu(image: np.ndarray, lum: np.ndarray, *, classes: int, select: int) -> np.ndarray:
@@ -184,17 +190,21 @@ def _multi_otsu(image: np.ndarray, lum: np.ndarray, *, classes: int, select: int
         raise RetouchError(
             f"select must be a class index in {-classes}..{classes - 1} for {classes} classes, got {select}"
         )
-    levels = np.unique(lum).size
+    levels8 = _levels(image, lum)
+    levels = np.unique(levels8).size
     if levels < classes:
         raise RetouchError(
             f"the image has {levels} grey level(s), too few for {classes} multi-Otsu classes; "
             "use fewer classes"
         )
+    if classes == 2:  # two classes are Otsu's split, exactly
+        labels = (levels8 > threshold_otsu(levels8)).astype(np.intp)
+        return labels == (select % classes)
     try:
-        bounds = _histogram_thresholds(image, lum, threshold_multiotsu, classes=classes)
+        bounds = threshold_multiotsu(levels8, classes=classes)
     except ValueError as err:  # too few distinct histogram bins
         raise RetouchError(f"multi-Otsu with {classes} classes failed on this image ({err}); use fewer classes") from None
-    labels = np.digitize(lum, bounds, right=True)  # class i: bounds[i-1] < lum <= bounds[i]
+    labels = np.digitize(levels8, bounds, right=True)  # class i: bounds[i-1] < level <= bounds[i]
     return labels == (select % classes)
 
 
