@@ -39,6 +39,22 @@ def test_check_image_errors(image, message):
         check_image(image)
 
 
+@pytest.mark.parametrize(
+    "image, hint",
+    [
+        # issue 23 item 6: "/ 255" was suggested for all of these, wrong for each
+        (np.array([[-300, 4000]], np.int16), r"signed values \(-300\.\.4000\): map the int16 range into \[0, 1\] with \(image\.astype\(np\.float32\) \+ 32768\) / 65535$"),
+        (np.array([[-3, 100]], np.int8), r"\(image\.astype\(np\.float32\) \+ 128\) / 255$"),
+        (np.array([[0, 4095]], np.int16), r"its values 0\.\.4095 fit 16 bits: image\.astype\(np\.uint16\)$"),
+        (np.array([[0, 70000]], np.uint32), r"fit neither 8 nor 16 bits: scale them into \[0, 1\]"),
+        (np.array([[0.0, 0.5]], np.float16), r"convert it with image\.astype\(np\.float32\) \(values in \[0, 1\]\)$"),
+    ],
+)
+def test_dtype_message_suggests_the_right_scaling(image, hint):
+    with pytest.raises(RetouchError, match=hint):
+        check_image(image)
+
+
 def test_check_image_accepts_and_converts_float64():
     out = check_image(np.full((2, 2), 0.5))
     assert out.dtype == np.float32

@@ -521,8 +521,11 @@ class Recipe(BaseModel):
         :class:`~retouch.inpaint.EmptyMaskWarning`); a mask that covers the
         whole image is a :class:`~retouch.RetouchError`. ``inputs`` holds the
         image's per-image values for ``"@name"`` settings (see :meth:`bind`).
+        A float64 image in [0, 1] comes back float64, as from the fills.
         """
+        given = image
         image = check_image(image)
+        source = given if isinstance(given, np.ndarray) and given.dtype == np.float64 else image
         recipe = self
         if inputs is not None or self.needs:
             mask = self._start_mask(image, mask, inputs)
@@ -530,9 +533,9 @@ class Recipe(BaseModel):
         current, weight = recipe._make_mask(image, mask)
         if not current.any():
             warnings.warn("the mask is empty: nothing to fill, image returned unchanged", EmptyMaskWarning, stacklevel=2)
-            return Result(image.copy(), current, weight)
+            return Result(source.copy(), current, weight)
         check_fill_mask(current, image.shape)
-        filled = fill(image, current, method=recipe.inpaint.method, settings=recipe.inpaint.settings, weight=weight)
+        filled = fill(source, current, method=recipe.inpaint.method, settings=recipe.inpaint.settings, weight=weight)
         return Result(filled, current, weight)
 
 

@@ -44,7 +44,7 @@ class ImageFileError(RetouchError):
 
 
 class InputTypeError(RetouchError, TypeError):
-    """An argument of a kind retouch refuses outright (a NumPy masked array).
+    """An argument of a kind retouch refuses outright: a NumPy masked array, a mask that is not bool.
 
     Also a :class:`TypeError`, which is what scikit-image raises for the same
     input, so code written for either library catches it.
@@ -166,8 +166,8 @@ def check_mask(mask: Any, shape: Sequence[int] | None = None, name: str = "mask"
             f"{name} must be a 2-D HxW array, got shape {_shape_text(mask.shape)}; "
             "for a colour mask use mask.any(axis=-1)"
         )
-    if mask.dtype != bool:
-        raise RetouchError(
+    if mask.dtype != bool:  # a TypeError too, as scikit-image raises for float masks
+        raise InputTypeError(
             f"{name} must be a bool array (True = fill), got dtype {mask.dtype}; "
             f"convert it with {name} > 0, or read mask files with retouch.io.read_mask"
         )

@@ -2,7 +2,10 @@
 
 Every method takes ``(image, mask, *, settings)`` and returns a new image of
 the same shape and dtype whose pixels outside the mask are bit-identical to
-the input. See :mod:`retouch.inpaint._base` for the shared contract.
+the input. uint8, uint16 and float32 in [0, 1] are retouch's image types;
+float64 in [0, 1] (scikit-image's ``img_as_float``) is accepted too and comes
+back float64, the fill computed in float32 (in float64 by ``biharmonic``).
+See :mod:`retouch.inpaint._base` for the shared contract.
 """
 
 from ._base import EmptyMaskWarning, blend

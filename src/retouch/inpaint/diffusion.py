@@ -135,11 +135,16 @@ def _biharmonic_core(color: np.ndarray, hole: np.ndarray) -> np.ndarray:
 def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Smooth biharmonic fill, as ``skimage.restoration.inpaint_biharmonic``.
 
+    Each group of nearby holes is solved on its own crop, as scikit-image
+    does per region with ``split_into_regions=True``. float64 input is
+    solved in float64 and returned as float64, as scikit-image does; uint8
+    and uint16 come back in their own dtype (scikit-image returns float64).
+
     Parameters
     ----------
     image : ndarray
-        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16
-        or float32 in [0, 1].
+        ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA; uint8, uint16,
+        float32 or float64 in [0, 1].
     mask : ndarray of bool
         ``H x W``, True where to fill.
 

@@ -87,6 +87,33 @@ def superpixel_labels(
     ndarray of int32
         ``H x W`` labels 0 .. n - 1, one per superpixel.
 
+    Raises
+    ------
+    RetouchError
+        For an unknown keyword or a setting out of range (one line, from the
+        same settings checker as :func:`superpixels`), and for images retouch
+        does not take: 3-D volumes, channel-first (``C x H x W``) arrays and
+        images with other than 1, 3 or 4 channels, each named in the message.
+
+    Notes
+    -----
+    Where this differs from ``skimage.segmentation``, on purpose:
+
+    - Felzenszwalb's ``scale`` must be greater than 0 (scikit-image's
+      ``scale=0`` runs only its merging of small segments), and its default
+      here is 100, not 1: segments a person can click on in a photo.
+    - SLIC always clusters in CIE Lab, with ``compactness`` in Lab units
+      (a grey picture is its L channel), enforces connectivity, and reads a
+      uint16 image on 0..65535 (the file's scale) where scikit-image stretches
+      each image from its minimum to its maximum: a uint16 copy made with
+      ``* 257`` segments like the uint8 picture, one made with ``* 256`` is a
+      slightly darker picture.
+    - The watershed floods the Lab colour gradient of the picture from
+      markers it makes itself (``markers``); it takes no relief image,
+      markers, mask or connectivity.
+    - Labels are int32 from 0 for every algorithm (scikit-image's watershed
+      returns its markers' dtype, its SLIC starts at 1 by default).
+
     References
     ----------
     R. Achanta, A. Shaji, K. Smith, A. Lucchi, P. Fua, S. Süsstrunk, "SLIC
