@@ -1,4 +1,4 @@
-# The two commands a new user runs: `make demo` and `make test`.
+# The two commands a new user runs: `make demo` and `make test`; `make docs` builds the documentation.
 # Both create .venv if it is missing and install what they need into it.
 
 PYTHON ?= python3
@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 OUT    ?= retouch-demo
 
-.PHONY: demo test serve bench clean browser
+.PHONY: demo test docs serve bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[test]'
+	@touch $(VENV)/.installed $@
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[docs]'
 	@touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
@@ -35,8 +39,15 @@ browser:
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
 
+# The Sphinx site (docs/design.md, the API from the numpydoc docstrings, docs/models.md,
+# CHANGELOG.md) into docs/_build/html; any warning fails the build.
+docs: $(VENV)/.installed-docs
+	rm -rf docs/_build docs/generated
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs built: docs/_build/html/index.html"
+
 serve: $(VENV)/.installed-test
 	$(BIN)/retouch serve
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache docs/_build docs/generated

@@ -22,8 +22,10 @@ a GPU and PyTorch but without ``retouch`` installed:
    to give each pixel the probability that the specks changed it visibly
    (the benchmark's truth), by binary cross-entropy with Adam, the
    learning rate warming up over 200 steps and then falling to 0 on a
-   cosine, either over ``--steps`` steps or over ``--seconds`` of wall
-   time (it then prints how many steps that was). ``--init`` starts from
+   cosine over ``--steps`` steps, so a run is replayed by the same
+   ``--steps`` and ``--seed``. ``--seconds`` is a convenience: it times a
+   few steps on a copy of the network, trains as many steps as fit in that
+   time, and prints the ``--steps`` that replays the run. ``--init`` starts from
    earlier weights. Needs PyTorch; runs on ``--device`` (``cuda`` when
    there is one). It writes the weights every minute, so a run stopped
    early still leaves them.
@@ -40,12 +42,15 @@ The shipped network (:mod:`retouch.segment.defects.speck_net`: 32 channels,
 dilations 2, 4, 8, 16, 1) was trained on one NVIDIA H100 (``prepare`` took
 26 to 31 s on its 16 cores for 2484 versions):
 
-- ``fit --channels 32 --dilations 2,4,8,16,1 --seconds 380`` (learning
-  rate 2e-3), sharing the GPU with two other fits: 13,192 steps, loss
-  0.0068;
+- ``fit --channels 32 --dilations 2,4,8,16,1 --steps 13192`` (learning
+  rate 2e-3), loss 0.0068;
 - then ``fit --channels 32 --dilations 2,4,8,16,1 --init THAT --rate 1e-3
-  --seed 1 --seconds 210``, alone on the GPU: 24,018 more steps, loss
-  0.0050.
+  --seed 1 --steps 24018``, loss 0.0050.
+
+(Those two fits ran for 380 s and 210 s of wall time, before ``fit`` took a
+step count, with the cosine following the clock; the step counts above
+replay them with the cosine over the steps. ``models.json`` beside the
+shipped models lists every command.)
 
 Pooled F1 of its pixels at 0.8 on the held-out photos: 0.926 after the
 first, 0.947 after the second. The two fits beside it: 24 channels,
@@ -222,8 +227,40 @@ class Crops:
         return both[:, :6].contiguous(), both[:, 6:].contiguous()
 
 
+def steps_in(seconds: float, net, crops: "Crops", rate: float, probe: int = 30) -> int:
+    """How many training steps fit in ``seconds``: times ``probe`` steps on copies of the network and
+    optimiser, with batches from a generator of their own, so the run itself is left as it was."""
+    import copy
+
+    import torch
+
+    twin = copy.deepcopy(net)
+    opt = torch.optim.Adam(twin.parameters(), rate)
+    own = crops.gen
+    crops.gen = torch.Generator(device=crops.device).manual_seed(2**31 - 1)
+    try:
+        for i in range(probe + 5):
+            if i == 5:  # the first steps warm the device up
+                if crops.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+            x, y = crops.batch()
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=crops.device.startswith("cuda")):
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(twin(x).float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if crops.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        per_step = (time.perf_counter() - t0) / probe
+    finally:
+        crops.gen = own
+    return max(1, int(seconds / per_step))
+
+
 def fit(work: Path, out: Path, channels: int, dilations: tuple[int, ...], rate: float, steps: int, seconds: float,
         init: Path | None, device: str, seed: int) -> None:
+    """Train for ``steps`` steps (or as many as fit in ``seconds``, printing the count to replay) and write ``out``."""
     import torch
 
     torch.manual_seed(seed)
@@ -236,6 +273,9 @@ def fit(work: Path, out: Path, channels: int, dilations: tuple[int, ...], rate: 
     crops = Crops(work, device, seed)
     opt = torch.optim.Adam(net.parameters(), rate)
     half = device.startswith("cuda")
+    if not steps:
+        steps = steps_in(seconds, net, crops, rate)
+        print(f"--seconds {seconds:g}: {steps} steps; replay this run with --steps {steps} --seed {seed}", flush=True)
     t0 = time.perf_counter()
     running, step, saved = 0.0, 0, t0
 
@@ -245,10 +285,8 @@ def fit(work: Path, out: Path, channels: int, dilations: tuple[int, ...], rate: 
                     "dilations": list(dilations), "steps": step, "seconds": time.perf_counter() - t0}, tmp)
         tmp.replace(out)
 
-    while True:
-        done = step / steps if steps else (time.perf_counter() - t0) / seconds
-        if done >= 1:
-            break
+    while step < steps:
+        done = step / steps
         for group in opt.param_groups:
             group["lr"] = rate * min(1.0, (step + 1) / WARMUP) * 0.5 * (1 + math.cos(math.pi * done))
         x, y = crops.batch()
@@ -324,8 +362,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--channels", type=int, default=24)
     p.add_argument("--dilations", default="2,4,8,1")
     p.add_argument("--rate", type=float, default=2e-3)
-    p.add_argument("--steps", type=int, default=0, help="steps to train (0: train for --seconds)")
-    p.add_argument("--seconds", type=float, default=300.0)
+    p.add_argument("--steps", type=int, default=0, help="steps to train: the same --steps and --seed replay a run")
+    p.add_argument("--seconds", type=float, default=0.0,
+                   help="instead of --steps: train as many steps as fit in this time, and print the --steps that replays it")
     p.add_argument("--init", type=Path, default=None, help="start from these weights (a .pt this command wrote)")
     p.add_argument("--device", default="cuda")
     p.add_argument("--seed", type=int, default=0)
@@ -343,6 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     elif a.command == "prepare":
         prepare(a.photos, a.work, a.hold)
     elif a.command == "fit":
+        if (a.steps > 0) == (a.seconds > 0):
+            ap.error("fit takes --steps N (or, to time it, --seconds S), one of them")
         fit(a.work, a.out, a.channels, tuple(int(d) for d in a.dilations.split(",")), a.rate, a.steps, a.seconds,
             a.init, a.device, a.seed)
     elif a.command == "export":

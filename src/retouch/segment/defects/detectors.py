@@ -355,21 +355,17 @@ def spots(
     water, a cup, a spoon, an eye, the stars of a flag) and sky seen
     through branches look just like white dust and are taken: about 0.21 %
     of the coffee photo (the spoon, the cup's rim) and 0.27 % of the
-    astronaut (the flag's stars, her badge, a catchlight), where the
-    first, smaller network took 0.09 %. The trees (one model for colour
+    astronaut (the flag's stars, her badge, a catchlight). The trees (one model for colour
     photos, one for black and white ones, picked by whether the photo's
     channels are all equal) were trained by ``training/train_spots.py``,
     the network (one for both, :mod:`retouch.segment.defects.speck_net`, run by
-    OpenCV's ``cv2.dnn``) by ``training/trainspeck_net.py``, on the
+    OpenCV's ``cv2.dnn``) by ``training/train_spots_net.py``, on the
     GrabCut set's photos with the default settings; other sizes and
     contrasts give them candidates of other sizes, judged by the same
     measures. On the 68 CBSD68 photos of ``benchmarks/restore.py``, which
     they never saw, about 90 % of what is marked is dust and 81 % of the
-    dust is found (F1 0.85); the first, smaller network with the trees
-    found 73 % at 82 % (F1 0.76), the trees alone 65 % at 86 % (F1 0.72),
-    the random forests before them 59 % at 85 % (F1 0.67), and the
-    hand-set tests and weights before those, fitted on half of those
-    photos, 50 % at 79 %.
+    dust is found (F1 0.85). How the models were made, and the models
+    before them, are in ``docs/models.md``.
 
     References
     ----------
