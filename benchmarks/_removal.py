@@ -17,7 +17,9 @@ Metrics (``out`` the fill, ``truth`` the photo, ``hole`` a bool mask):
 - :func:`seam_figure`: the mean colour jump between 4-neighbours across the hole's
   border, over the same measure across the borders of the hole grown by 3 to
   8 px (rings of known pixels outside it). Needs no truth; a seamless fill
-  scores near the truth's own figure (about 1), a visible seam above it.
+  scores near the truth's own figure (about 1), a visible seam above it. A
+  diffusion (blurred) fill scores below 1 too, since nothing jumps at its
+  border: read the seam figure beside the detail ratio.
 """
 
 from __future__ import annotations

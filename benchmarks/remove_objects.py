@@ -426,6 +426,8 @@ def report(rows: list[dict], methods: list[str], meta: dict) -> str:
         lines += [""] + [f"- **{n} not run**: {why}" for n, why in meta["left_out"].items()]
     if meta.get("cached"):
         lines += ["", f"- fills loaded from the cache (seconds from the run that made them): {', '.join(f'{k} ({v} cases)' for k, v in meta['cached'].items())}"]
+    if meta.get("failed"):
+        lines += ["", f"- **failed** (left out of those cases): {', '.join(f'{k} ({v} cases)' for k, v in meta['failed'].items())}"]
     if meta.get("changed_outside"):
         lines += ["", f"- changed pixels outside the hole (composited back before scoring): {', '.join(f'{k} ({v} cases)' for k, v in meta['changed_outside'].items())}"]
 
@@ -585,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     cached_n: dict[str, int] = {}
     changed_n: dict[str, int] = {}
+    failed_n: dict[str, int] = {}
     frames: set[str] = set()
     t0 = time.perf_counter()
     cases = list(build_cases(args.data, args.split, args.limit, args.grow, args.seed, parts))
@@ -602,9 +605,14 @@ def main(argv: list[str] | None = None) -> int:
                     _warm(fills, [m])
                     warmed.add(m)
                 t = time.perf_counter()
-                res = fills[m](case.image, case.hole)
+                try:
+                    res = np.asarray(fills[m](case.image, case.hole))
+                except Exception as e:  # noqa: BLE001 - one method failing on one case does not stop the run
+                    print(f"{case.id}: {m} failed: {type(e).__name__}: {e}", file=sys.stderr)
+                    failed_n[m] = failed_n.get(m, 0) + 1
+                    notes.append(f"{m} FAILED")
+                    continue
                 dt = time.perf_counter() - t
-                res = np.asarray(res)
                 if res.shape != case.image.shape or res.dtype != np.uint8:
                     raise SystemExit(f"{m} returned {res.shape} {res.dtype} for a {case.image.shape} uint8 image")
                 changed = bool((res[~case.hole] != case.image[~case.hole]).any())
@@ -626,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_sheets:
             if case.kind == "real":
                 rng = np.random.default_rng([args.seed, zlib.crc32(case.id.encode())])
-                letters = assign_letters(methods, rng)
+                letters = assign_letters([m for m in methods if m in outs], rng)
                 panels = [("input", case.image)] + [(x, outs[m]) for x, m in letters.items()]
                 _write_png(out / "sheets" / f"{case.id}.png", sheet(panels, case.hole))
                 same = identical_groups({x: outs[m] for x, m in letters.items()})
@@ -636,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
                 key_path.write_text(json.dumps(key, indent=1, sort_keys=True))
                 template_path.write_text(json.dumps(dict(sorted(template.items())), indent=1))
             else:
-                panels = [(f"truth ({case.target})", case.truth)] + [(m, outs[m]) for m in methods]
+                panels = [(f"truth ({case.target})", case.truth)] + [(m, outs[m]) for m in methods if m in outs]
                 _write_png(out / "moved_sheets" / f"{case.id}.png", sheet(panels, case.hole))
         print(f"[{i + 1}/{len(cases)}] {case.id} ({case.hole.mean():.1%})  " + "  ".join(notes)
               + f"  [{time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True)
@@ -646,7 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sheets and "real" in parts:
         (out / "sheets" / "README.txt").write_text(JUDGE_README)
     meta = {"split": args.split, "frames": len(frames), "grow": args.grow, "seed": args.seed,
-            "left_out": left_out, "cached": cached_n, "changed_outside": changed_n}
+            "left_out": left_out, "cached": cached_n, "changed_outside": changed_n, "failed": failed_n}
     md = report(rows, methods, meta)
     (out / "report.md").write_text(md)
     fields = list(dict.fromkeys(k for r in rows for k in r))
