@@ -505,3 +505,37 @@ def test_fill_gif_without_output_writes_png(tmp_path, astronaut, hole):
     out = tmp_path / "a.filled.png"
     assert f"wrote {out}" in r.stdout
     assert io.read(out).shape == astronaut.shape
+
+
+# --------------------------------------------------------------------------- out of memory: one line (issue 21)
+
+
+@pytest.mark.parametrize("failure", ["opencv", "numpy"])
+def test_out_of_memory_is_one_line(tmp_path, photo, hole, monkeypatch, failure):
+    import cv2
+
+    def fails(*args, **kwargs):
+        if failure == "opencv":  # what OpenCV raises when an allocation fails under a memory limit
+            raise cv2.error(
+                "OpenCV(5.0.0) /io/opencv/modules/core/src/alloc.cpp:73: error: (-4:Insufficient memory) "
+                "Failed to allocate 3145728000 bytes in function 'OutOfMemoryError'\n"
+            )
+        raise MemoryError("Unable to allocate 2.93 GiB for an array with shape (512, 512, 3000) and data type float32")
+
+    monkeypatch.setattr(cv2, "inpaint", fails)
+    out = tmp_path / "o.png"
+    r = run("fill", photo, hole, "--method", "telea", "-o", out)
+    assert_user_error(r, "out of memory: ")
+    assert "try --max-pixels or a smaller image" in r.stderr
+    assert not out.exists()
+
+
+def test_an_opencv_error_that_is_not_memory_is_not_called_memory(tmp_path, photo, hole, monkeypatch):
+    import cv2
+
+    def fails(*args, **kwargs):
+        raise cv2.error("OpenCV(5.0.0) error: (-215:Assertion failed) src.cols < SHRT_MAX in function 'remap'\n")
+
+    monkeypatch.setattr(cv2, "inpaint", fails)
+    r = run("fill", photo, hole, "--method", "telea", "-o", tmp_path / "o.png")
+    assert r.exit_code != 0 and "out of memory" not in r.stderr

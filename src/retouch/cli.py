@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import io, registry
-from .validate import RetouchError
+from .validate import RetouchError, is_out_of_memory, out_of_memory_text
 from .inpaint import EmptyMaskWarning
 
 app = typer.Typer(
@@ -61,8 +61,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: nothing half-written was left behind")
             raise typer.Exit(130) from None
-        except MemoryError:
-            err.print("[bold red]error:[/] out of memory; try a smaller image or close other programs")
+        except Exception as e:
+            if not is_out_of_memory(e):
+                raise
+            err.print(f"[bold red]error:[/] {out_of_memory_text(e)}", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -29,6 +29,8 @@ __all__ = [
     "check_number",
     "check_odd",
     "check_choice",
+    "is_out_of_memory",
+    "out_of_memory_text",
     "SUPPORTED_DTYPES",
 ]
 
@@ -314,3 +316,17 @@ def check_box(box: Any, shape: Sequence[int], name: str = "box") -> tuple[int, i
             "give x, y, width, height in pixels inside it"
         )
     return x0, y0, x1 - x0, y1 - y0
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is an allocation that failed: Python's MemoryError or OpenCV's "Insufficient memory"."""
+    if isinstance(error, MemoryError):
+        return True
+    text = str(error)
+    return type(error).__name__ == "error" and ("Insufficient memory" in text or "Failed to allocate" in text)
+
+
+def out_of_memory_text(error: BaseException, hint: str = "try --max-pixels or a smaller image") -> str:
+    """One line for an allocation that failed, with what to do about it."""
+    what = "OpenCV could not allocate its buffers" if type(error).__name__ == "error" else "an array could not be allocated"
+    return f"out of memory: {what}; {hint}"

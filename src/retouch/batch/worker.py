@@ -17,7 +17,7 @@ import warnings
 from typing import Any
 
 from . import files as bfs
-from ..validate import RetouchError
+from ..validate import RetouchError, is_out_of_memory, out_of_memory_text
 
 __all__ = ["process", "process_many", "init_pool_worker", "peak_rss_mb"]
 
@@ -42,8 +42,8 @@ def peak_rss_mb() -> float:
 def _error_text(e: BaseException) -> str:
     if isinstance(e, RetouchError):
         return str(e)
-    if isinstance(e, MemoryError):
-        return "out of memory (MemoryError); use fewer workers or a machine with more memory"
+    if is_out_of_memory(e):
+        return out_of_memory_text(e, "use fewer workers, --max-pixels or a machine with more memory")
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 

@@ -117,7 +117,8 @@ class Engine:
         lab = cv2.cvtColor(rgb8, cv2.COLOR_RGB2Lab)
         self.labf = cv2.cvtColor(rgb8.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
         # superpixels
-        size = max(4, int(params.superpixel_size))
+        # OpenCV's SLIC crashes (segfault) when a superpixel is wider than a thin image's short side
+        size = min(max(4, int(params.superpixel_size)), h, w)
         slic = cv2.ximgproc.createSuperpixelSLIC(cv2.GaussianBlur(lab, (3, 3), 0), cv2.ximgproc.SLICO, size)
         slic.iterate(6)
         slic.enforceLabelConnectivity(25)

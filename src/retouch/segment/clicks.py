@@ -132,10 +132,15 @@ class ClickSession:
         kw.pop("clicks")
         self.shape = image.shape[:2]
         h, w = self.shape
+        if min(h, w) < 2:
+            raise RetouchError(
+                f"clicks needs an image at least 2 pixels high and wide, this one is {w}x{h}; "
+                "select on a line of pixels with a box or a colour instead"
+            )
         rgb = to_uint8(to_rgb(image))
         scale = min(1.0, float(np.sqrt(kw["max_pixels"] / float(h * w))))
         if scale < 1.0:
-            size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+            size = (max(2, int(round(w * scale))), max(2, int(round(h * scale))))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         self._sx = rgb.shape[1] / w
         self._sy = rgb.shape[0] / h

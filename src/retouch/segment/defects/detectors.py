@@ -184,6 +184,8 @@ def scratch_chains(
     against, whichever polarity is asked for.
     """
     h, w = f.shape[:2]
+    if min(h, w) <= 2 * _BORDER:  # every pixel is within the border, where answers are dropped below
+        return []
     light, light_a, light_d, dark, dark_a, dark_d = _lines.line_response(f, max_width=max_width, n_angles=_N_ANGLES)
     found = {}
     for name, resp, ang in (("light", light, light_a), ("dark", dark, dark_a)):

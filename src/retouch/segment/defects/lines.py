@@ -84,6 +84,75 @@ def line_response(
     """
     h, w = image.shape[:2]
     half = int(np.ceil(max_width / 2))
+    pad = half + 5 + length
+    # The rotated canvas holds the whole image turned by up to 45 degrees: about
+    # (w + h)^2 / 2 pixels, twice the image for a square photo but thousands of
+    # times it for a strip one pixel high. Past a few times the image, work on
+    # square tiles with a halo as wide as the filters reach (memory in
+    # proportion to the image); a photo of ordinary shape is done in one piece.
+    canvas = (w + h + 2 * pad) ** 2 / 2
+    if canvas > _CANVAS_RATIO * (h + 2 * pad) * (w + 2 * pad):
+        return _tiled_response(image, max_width=max_width, length=length, n_angles=n_angles, width_ratio=width_ratio)
+    return _whole_response(image, max_width=max_width, length=length, n_angles=n_angles, width_ratio=width_ratio)
+
+
+_CANVAS_RATIO = 8.0
+"""Rotate the whole image while its 45-degree canvas is at most this many times its (padded) area."""
+_TILE = 256
+"""Side of the tiles of a thin image, halo not counted."""
+
+
+def _tiled_response(
+    image: np.ndarray, *, max_width: float, length: int, n_angles: int, width_ratio: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`line_response` tile by tile; each tile's halo covers what its filters reach."""
+    h, w = image.shape[:2]
+    half = int(np.ceil(max_width / 2))
+    # a pixel's answer reads the segment (length along, the widest sides across)
+    # about it, plus a pixel of interpolation each way through the rotation
+    halo = int(np.ceil(np.hypot(length / 2, half + 5 + half + 1))) + 3
+    out = [np.zeros((h, w), t) for t in (np.float32, np.int16, np.int16) * 2]
+    for y0 in range(0, h, _TILE):
+        for x0 in range(0, w, _TILE):
+            y1, x1 = min(y0 + _TILE, h), min(x0 + _TILE, w)
+            ty0, tx0 = max(0, y0 - halo), max(0, x0 - halo)
+            ty1, tx1 = min(h, y1 + halo), min(w, x1 + halo)
+            frames = [_tile_frame((h, w), (ty0, tx0, ty1, tx1), 180.0 * a / n_angles, half + 5 + length) for a in range(n_angles)]
+            parts = _whole_response(
+                image[ty0:ty1, tx0:tx1], max_width=max_width, length=length, n_angles=n_angles, width_ratio=width_ratio,
+                frames=frames,
+            )
+            for dst, src in zip(out, parts):
+                dst[y0:y1, x0:x1] = src[y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _tile_frame(
+    shape: tuple[int, int], tile: tuple[int, int, int, int], degrees: float, pad: int
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """The rotation of a tile on the whole image's canvas grid: the same samples as the whole image.
+
+    The whole image's rotation is moved by whole canvas pixels onto a canvas
+    just around the tile, so each canvas pixel and each pixel brought back is
+    interpolated at the same place as when the whole image is rotated.
+    """
+    y0, x0, y1, x1 = tile
+    m, _ = _rotation(shape, degrees, pad)
+    corners = np.array([[x0, y0], [x1 - 1, y0], [x0, y1 - 1], [x1 - 1, y1 - 1]], np.float64)
+    at = corners @ m[:, :2].T + m[:, 2]
+    ox, oy = np.floor(at.min(axis=0)).astype(int) - pad
+    ex, ey = np.ceil(at.max(axis=0)).astype(int) + pad + 1
+    t = m.copy()
+    t[:, 2] = m[:, :2] @ np.array([x0, y0], np.float64) + m[:, 2] - (ox, oy)
+    return t, (int(ex - ox), int(ey - oy))
+
+
+def _whole_response(
+    image: np.ndarray, *, max_width: float, length: int, n_angles: int, width_ratio: float,
+    frames: list[tuple[np.ndarray, tuple[int, int]]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    h, w = image.shape[:2]
+    half = int(np.ceil(max_width / 2))
     # (side offset, centre width): sides just outside lines 1 .. max_width wide
     scales = [(d, 1 if d <= 3 else 2 * (d - 3)) for d in range(2, half + 3)]
     wide = (half + 5, 2 * half + 1)
@@ -95,7 +164,7 @@ def line_response(
     light_d = np.zeros((h, w), np.int16)
     dark_d = np.zeros((h, w), np.int16)
     for a in range(n_angles):
-        m, size = _rotation((h, w), 180.0 * a / n_angles, pad)
+        m, size = frames[a] if frames is not None else _rotation((h, w), 180.0 * a / n_angles, pad)
         rot = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         planes = cv2.split(rot) if rot.ndim == 3 else [rot]
         means: dict[int, list[np.ndarray]] = {}
@@ -134,12 +203,24 @@ def line_response(
 def centrelines(response: np.ndarray, angle: np.ndarray, n_angles: int, low: float) -> np.ndarray:
     """Non-maximum suppression across the line direction, above ``low``."""
     h, w = response.shape
+    if h > _REMAP_BLOCK + 4 or w > _REMAP_BLOCK + 4:  # OpenCV's remap takes sides below 32767: blocks, 2 px halo
+        out = np.zeros((h, w), bool)
+        for y0 in range(0, h, _REMAP_BLOCK):
+            for x0 in range(0, w, _REMAP_BLOCK):
+                y1, x1 = min(y0 + _REMAP_BLOCK, h), min(x0 + _REMAP_BLOCK, w)
+                ty0, tx0, ty1, tx1 = max(0, y0 - 2), max(0, x0 - 2), min(h, y1 + 2), min(w, x1 + 2)
+                part = centrelines(response[ty0:ty1, tx0:tx1], angle[ty0:ty1, tx0:tx1], n_angles, low)
+                out[y0:y1, x0:x1] = part[y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+        return out
     theta = np.pi * angle.astype(np.float32) / n_angles
     nx, ny = -np.sin(theta), np.cos(theta)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     plus = cv2.remap(response, xx + nx, yy + ny, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     minus = cv2.remap(response, xx - nx, yy - ny, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return (response > low) & (response >= plus) & (response >= minus)
+
+
+_REMAP_BLOCK = 16384
 
 
 def link(candidates: np.ndarray, angle: np.ndarray, n_angles: int) -> tuple[np.ndarray, int]:
