@@ -30,7 +30,6 @@ from itertools import combinations
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.signal import fftconvolve
 
 __all__ = [
     "hole_psnr",
@@ -140,6 +139,11 @@ def seam_figure(out: np.ndarray, hole: np.ndarray, rings: tuple[int, ...] = SEAM
     share: the ratio only normalises the border jump by the photo's own
     texture near the hole.
     """
+    # every pair that crosses a ring lies within max(rings) + 1 px of the hole: work on that box
+    ys, xs = np.nonzero(hole)
+    m = max(rings) + 2
+    box = (slice(max(0, ys.min() - m), ys.max() + m + 1), slice(max(0, xs.min() - m), xs.max() + m + 1))
+    out, hole = out[box], hole[box]
     border = cross_jump(out, hole)
     dist = ndi.distance_transform_edt(~hole)
     ring = np.nanmean([cross_jump(out, dist <= r) for r in rings])
@@ -164,8 +168,9 @@ def move_mask(hole: np.ndarray, forbidden: np.ndarray, rng: np.random.Generator)
     if h > H or w > W:
         return None
     if forbidden.any():
-        overlap = fftconvolve(forbidden.astype(np.float32), shape[::-1, ::-1].astype(np.float32), mode="valid")
-        free = np.argwhere(overlap < 0.5)
+        # the correlation's "valid" part, from a circular convolution of the frame's size (exact there)
+        conv = np.fft.irfft2(np.fft.rfft2(forbidden.astype(np.float64)) * np.fft.rfft2(shape[::-1, ::-1].astype(np.float64), s=(H, W)), s=(H, W))
+        free = np.argwhere(conv[h - 1 :, w - 1 :] < 0.5)
     else:
         free = np.argwhere(np.ones((H - h + 1, W - w + 1), bool))
     # the correlation is in floating point: recheck the drawn position exactly

@@ -41,7 +41,9 @@ to share one between runs; with their seconds, keyed by a hash of the
 frame and the hole), so a rerun recomputes
 only retouch's methods and the candidates; ``--recompute pypatchmatch``
 (or ``peers``, ``all``) redoes a peer; ``--reuse auto`` takes retouch's
-cached fills too (e.g. to add a candidate's sheets without refilling).
+cached fills too (e.g. to add a candidate's sheets without refilling:
+it takes whatever fill the cache holds under that name, whichever engine
+made it, so share a cache with ``--reuse`` only knowingly).
 Cached seconds are those of the run that computed them: for speed ratios
 from one run, use ``--recompute all``.
 
