@@ -9,7 +9,8 @@ ranking skips the case. KEY is ``OUT/key/key.json``. Fills that were
 bit-identical in a case count as ties there, whatever the judge wrote.
 
 Run: ``python -m benchmarks.judge_count RANKINGS OUT/key/key.json``
-(``--json FILE`` also writes the counts).
+(several judges: ``RANKINGS1 RANKINGS2 ... KEY``, counts pooled;
+``--json FILE`` also writes the counts).
 """
 
 from __future__ import annotations
@@ -45,18 +46,23 @@ def read_rankings(path: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("rankings", type=Path)
-    ap.add_argument("key", type=Path)
+    ap.add_argument("files", type=Path, nargs="+", metavar="RANKINGS... KEY",
+                    help="one rankings file per judge (counts are pooled), then the key")
     ap.add_argument("--json", type=Path, help="also write the counts here")
     args = ap.parse_args(argv)
-    rankings = read_rankings(args.rankings)
-    key = {k: v for k, v in json.loads(args.key.read_text()).items() if not k.startswith("_")}
-    try:
-        counts = pairwise(rankings, key)
-    except (KeyError, ValueError) as e:
-        raise SystemExit(str(e)) from e
-    unranked = sorted(set(key) - set(rankings))
-    print(f"{len(rankings)} cases ranked" + (f"; {len(unranked)} sheets of the key not ranked" if unranked else ""))
+    if len(args.files) < 2:
+        ap.error("give at least one rankings file and the key")
+    key = {k: v for k, v in json.loads(args.files[-1].read_text()).items() if not k.startswith("_")}
+    counts: dict[tuple[str, str], list[int]] = {}
+    for path in args.files[:-1]:
+        rankings = read_rankings(path)
+        try:
+            for pair, c in pairwise(rankings, key).items():
+                counts[pair] = [a + b for a, b in zip(counts.get(pair, [0, 0, 0]), c)]
+        except (KeyError, ValueError) as e:
+            raise SystemExit(f"{path}: {e}") from e
+        unranked = sorted(set(key) - set(rankings))
+        print(f"{path}: {len(rankings)} cases ranked" + (f"; {len(unranked)} sheets of the key not ranked" if unranked else ""))
     print()
     print(pairwise_table(counts))
     if args.json:

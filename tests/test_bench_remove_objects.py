@@ -89,6 +89,14 @@ def test_judge_count_cli(tmp_path, capsys):
     assert "2 cases ranked; 1 sheets of the key not ranked" in capsys.readouterr().out
     counts = json.loads((tmp_path / "c.json").read_text())
     assert {"a": "auto", "b": "cv2.ns", "a_above": 2, "b_above": 0, "ties": 0} in counts
+    # a second judge (JSON): counts pooled
+    (tmp_path / "r2.json").write_text(json.dumps({"real_001": "C>A>B", "real_003": ""}))
+    main([str(tmp_path / "r.txt"), str(tmp_path / "r2.json"), str(tmp_path / "key.json"), "--json", str(tmp_path / "c.json")])
+    counts = json.loads((tmp_path / "c.json").read_text())
+    assert {"a": "auto", "b": "cv2.ns", "a_above": 2, "b_above": 1, "ties": 0} in counts
+    with pytest.raises(SystemExit, match="not in the key"):
+        (tmp_path / "r3.json").write_text(json.dumps({"real_404": "A>B"}))
+        main([str(tmp_path / "r3.json"), str(tmp_path / "key.json")])
 
 
 def test_letters_shuffled_deterministic_and_identical_groups():
