@@ -110,26 +110,11 @@ def plan(
         raise RetouchError(f"the input folder {input} {what}")
     if _same(src, dst):
         raise RetouchError("the output folder is the input folder; the originals would be replaced: choose another output folder")
-    opts = recipe.inputs
-    needs = recipe.needs
-    sidecar = Sidecar.load(bfs.absolute(opts.sidecar)) if opts is not None and opts.sidecar else None
-    if needs and sidecar is None:
-        name = next(iter(needs))
-        raise RetouchError(
-            f"the recipe takes @{name} per image ({', '.join(needs[name])}); "
-            f"say where from: [inputs] sidecar = \"FILE.csv\" in the recipe, or --sidecar FILE"
-        )
-    if opts is not None and opts.box_as_mask and sidecar is None:
-        raise RetouchError("[inputs] box_as_mask needs a sidecar file with a box per image: add sidecar = \"boxes.csv\" or --sidecar FILE")
-    masks_root = bfs.absolute(opts.masks) if opts is not None and opts.masks else None
-    if masks_root is not None and not bfs.is_url(masks_root) and not Path(masks_root).is_dir():
-        raise RetouchError(f"the mask folder {opts.masks} does not exist; check [inputs] masks or --masks")  # type: ignore[union-attr]
-    masks = MaskIndex(masks_root) if masks_root is not None else None
-    missing = opts.missing if opts is not None else "fail"
+    per = _PerImage.of(recipe)
     recipe_fp = recipe.fingerprint()
     journal = journal or {}
 
-    exclude = [dst] + ([masks_root] if masks_root else [])
+    exclude = [dst] + ([per.masks_root] if per.masks_root else [])
     entries = list(bfs.walk(src, exclude=[e for e in exclude if _inside(e, src)]))
     # one listing of the output tree instead of a check per image (a million HEAD requests on S3)
     existing = {e.rel for e in bfs.walk(dst)} if bfs.is_url(dst) or Path(dst).is_dir() else set()
@@ -146,63 +131,107 @@ def plan(
             failed.append(record(e.rel, "failed", f"{e.rel} and {claimed[out_rel]} would both be written to {out_rel}; use [output] format = \"same\" or rename one"))
             continue
         claimed[out_rel] = e.rel
-        out_loc = bfs.join(dst, out_rel)
+        decided = _decide(e, out_rel, bfs.join(dst, out_rel), per, recipe_fp, journal.get(e.rel), out_rel in existing, overwrite)
+        if isinstance(decided, Task):
+            tasks.append(decided)
+        else:
+            (skipped if decided["status"] == "skipped" else failed).append(decided)
+    return Plan(src, dst, tasks, skipped, failed, len(entries))
+
+
+@dataclass
+class _PerImage:
+    """Where each image's own inputs come from (the recipe's ``[inputs]``), and what a missing one does."""
+
+    needs: dict[str, Any]
+    box_as_mask: bool
+    sidecar: Sidecar | None
+    masks: MaskIndex | None
+    masks_root: str | None
+    masks_name: str | None
+    missing: str
+
+    @classmethod
+    def of(cls, recipe: Recipe) -> _PerImage:
+        """Load the sidecar and index the mask folder, refusing a recipe whose per-image inputs have no source."""
+        opts = recipe.inputs
+        needs = recipe.needs
+        sidecar = Sidecar.load(bfs.absolute(opts.sidecar)) if opts is not None and opts.sidecar else None
+        if needs and sidecar is None:
+            name = next(iter(needs))
+            raise RetouchError(
+                f"the recipe takes @{name} per image ({', '.join(needs[name])}); "
+                f"say where from: [inputs] sidecar = \"FILE.csv\" in the recipe, or --sidecar FILE"
+            )
+        if opts is not None and opts.box_as_mask and sidecar is None:
+            raise RetouchError("[inputs] box_as_mask needs a sidecar file with a box per image: add sidecar = \"boxes.csv\" or --sidecar FILE")
+        masks_root = bfs.absolute(opts.masks) if opts is not None and opts.masks else None
+        if masks_root is not None and not bfs.is_url(masks_root) and not Path(masks_root).is_dir():
+            raise RetouchError(f"the mask folder {opts.masks} does not exist; check [inputs] masks or --masks")  # type: ignore[union-attr]
+        return cls(
+            needs=needs,
+            box_as_mask=bool(opts is not None and opts.box_as_mask),
+            sidecar=sidecar,
+            masks=MaskIndex(masks_root) if masks_root is not None else None,
+            masks_root=masks_root,
+            masks_name=opts.masks if opts is not None else None,
+            missing=opts.missing if opts is not None else "fail",
+        )
+
+    def lookup(self, rel: str) -> tuple[Any, dict[str, Any] | None, list[str]]:
+        """The image's mask file entry and sidecar values, and what of them is missing."""
         mask_entry = values = None
         absent: list[str] = []
-        try:
-            if masks is not None:
-                mask_entry = masks.lookup(e.rel)
-                if mask_entry is None:
-                    absent.append(f"no mask for it in {opts.masks}")  # type: ignore[union-attr]
-            if sidecar is not None:
-                values = sidecar.lookup(e.rel)
-                if values is None:
-                    absent.append(f"no entry for it in {Path(sidecar.source).name}")
-                else:
-                    lacking = [n for n in needs if n not in values] + (["box"] if opts.box_as_mask and "box" not in values else [])  # type: ignore[union-attr]
-                    if lacking:
-                        absent.append(f"its entry in {Path(sidecar.source).name} has no {lacking[0]}")
-        except RetouchError as err:
-            failed.append(record(e.rel, "failed", str(err)))
-            continue
-        action = "run"
-        if absent:
-            if missing == "fail":
-                failed.append(record(e.rel, "failed", f"{e.rel}: " + " and ".join(absent) + " (set [inputs] missing = \"skip\", \"copy\" or \"run\" to go on)"))
-                continue
-            if missing == "skip":
-                skipped.append(record(e.rel, "skipped", "no per-image input (" + "; ".join(absent) + ")"))
-                continue
-            if missing == "copy":
-                action = "copy"
-        if action == "run" and needs and (values is None or any(n not in values for n in needs)):
-            failed.append(record(e.rel, "failed", f"{e.rel}: the recipe takes @{next(iter(needs))} and this image has none"))
-            continue
-        fp = _fingerprint(
-            recipe_fp,
-            out_rel,
-            action,
-            [e.size, e.stamp],
-            [mask_entry.size, mask_entry.stamp] if mask_entry else None,
-            values,
-        )
-        prior = journal.get(e.rel)
-        exists = out_rel in existing
-        redo = False
-        if exists and not overwrite:
-            if prior is None or prior.get("output") != out_rel:
-                skipped.append(record(e.rel, "skipped", "output exists and was not written by retouch batch (--overwrite replaces it)"))
-                continue
-            if prior.get("fingerprint") == fp and prior.get("status") in ("started", "done"):
-                skipped.append(record(e.rel, "skipped", "already done"))
-                continue
-            redo = True
-        elif exists:
-            redo = True
-        tasks.append(
-            Task(e.rel, e.location, out_loc, out_rel, mask_entry.location if mask_entry else None, values, action, fp, redo)
-        )
-    return Plan(src, dst, tasks, skipped, failed, len(entries))
+        if self.masks is not None:
+            mask_entry = self.masks.lookup(rel)
+            if mask_entry is None:
+                absent.append(f"no mask for it in {self.masks_name}")
+        if self.sidecar is not None:
+            values = self.sidecar.lookup(rel)
+            if values is None:
+                absent.append(f"no entry for it in {Path(self.sidecar.source).name}")
+            else:
+                lacking = [n for n in self.needs if n not in values] + (["box"] if self.box_as_mask and "box" not in values else [])
+                if lacking:
+                    absent.append(f"its entry in {Path(self.sidecar.source).name} has no {lacking[0]}")
+        return mask_entry, values, absent
+
+
+def _decide(e: bfs.Entry, out_rel: str, out_loc: str, per: _PerImage, recipe_fp: str, prior: dict[str, Any] | None,
+            exists: bool, overwrite: bool) -> Task | dict[str, Any]:
+    """One image's task, or the record saying why it is skipped or failed."""
+    try:
+        mask_entry, values, absent = per.lookup(e.rel)
+    except RetouchError as err:
+        return record(e.rel, "failed", str(err))
+    action = "run"
+    if absent:
+        if per.missing == "fail":
+            return record(e.rel, "failed", f"{e.rel}: " + " and ".join(absent) + " (set [inputs] missing = \"skip\", \"copy\" or \"run\" to go on)")
+        if per.missing == "skip":
+            return record(e.rel, "skipped", "no per-image input (" + "; ".join(absent) + ")")
+        if per.missing == "copy":
+            action = "copy"
+    if action == "run" and per.needs and (values is None or any(n not in values for n in per.needs)):
+        return record(e.rel, "failed", f"{e.rel}: the recipe takes @{next(iter(per.needs))} and this image has none")
+    fp = _fingerprint(
+        recipe_fp,
+        out_rel,
+        action,
+        [e.size, e.stamp],
+        [mask_entry.size, mask_entry.stamp] if mask_entry else None,
+        values,
+    )
+    redo = False
+    if exists and not overwrite:
+        if prior is None or prior.get("output") != out_rel:
+            return record(e.rel, "skipped", "output exists and was not written by retouch batch (--overwrite replaces it)")
+        if prior.get("fingerprint") == fp and prior.get("status") in ("started", "done"):
+            return record(e.rel, "skipped", "already done")
+        redo = True
+    elif exists:
+        redo = True
+    return Task(e.rel, e.location, out_loc, out_rel, mask_entry.location if mask_entry else None, values, action, fp, redo)
 
 
 def record(key: str, status: str, reason: str | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from ..pipeline import Recipe
 from ..validate import RetouchError
 from . import files as bfs
 from .journal import LOCK_NAME, Journal, default_state
-from .planner import Task, plan
+from .planner import Plan, Task, plan
 from .report import REPORT_NAME, BatchReport
 from .worker import init_pool_worker, peak_rss_mb, process, process_many
 
@@ -194,7 +195,8 @@ def run(
     made = not bfs.is_url(dst) and not Path(dst).exists()
     journal.lock()
     try:
-        return _run_locked(input, output, recipe, journal, workers, scheduler, overwrite, report, max_pixels, console, on_record)
+        opts = _Options(workers, scheduler, overwrite, report, max_pixels, console, on_record)
+        return _run_locked(input, output, recipe, journal, opts)
     except RetouchError:
         if made:  # a mistake found before any work: leave no empty output folder behind
             journal.close()
@@ -206,33 +208,56 @@ def run(
         journal.close()
 
 
-def _run_locked(
-    input: Any,
-    output: Any,
-    recipe: Recipe,
-    journal: Journal,
-    workers: int | None,
-    scheduler: Any,
-    overwrite: bool,
-    report_path: Any,
-    max_pixels: int | None,
-    console: Any,
-    on_record: Callable[[dict[str, Any]], None] | None,
-) -> BatchReport:
-    t0 = time.perf_counter()
-    latest = journal.load()
-    p = plan(input, output, recipe, overwrite=overwrite, journal=latest)
-    cleaned = bfs.clean_parts(p.output)
-    bfs.makedirs(p.output)
-    journal.open(latest)
+@dataclass
+class _Options:
+    """How :func:`run` was asked to run (its keyword arguments)."""
 
-    if scheduler is not None:
-        engine = "dask"
-        nworkers = 0
-    elif workers == 0:
-        engine, nworkers = "in-process", 1
-    else:
-        engine, nworkers = "processes", max(1, workers or os.cpu_count() or 1)
+    workers: int | None
+    scheduler: Any
+    overwrite: bool
+    report_path: Any
+    max_pixels: int | None
+    console: Any
+    on_record: Callable[[dict[str, Any]], None] | None
+
+    def engine(self) -> tuple[str, int]:
+        """Where the images run, and on how many workers (0 for Dask: its workers are counted later)."""
+        if self.scheduler is not None:
+            return "dask", 0
+        if self.workers == 0:
+            return "in-process", 1
+        return "processes", max(1, self.workers or os.cpu_count() or 1)
+
+
+class _Books:
+    """The coordinator's bookkeeping: the journal before and after each image, the report, the progress bar."""
+
+    def __init__(self, p: Plan, journal: Journal, rep: BatchReport, bar: _Progress, on_record: Callable[[dict[str, Any]], None] | None):
+        self.by_key = {t.key: t for t in p.tasks}
+        self.journal, self.rep, self.bar, self.on_record = journal, rep, bar, on_record
+        self.finished = 0
+
+    def begin(self, batch: list[Task]) -> None:
+        for t in batch:
+            if t.redo:
+                bfs.remove(t.output)  # so an output that exists always belongs to its journal entry
+        self.journal.write([{"key": t.key, "status": "started", "fingerprint": t.fingerprint, "output": t.out_rel} for t in batch])
+
+    def finish(self, rec: dict[str, Any]) -> None:
+        self.finished += 1
+        t = self.by_key[rec["key"]]
+        entry = {"key": t.key, "status": rec["status"], "fingerprint": t.fingerprint, "output": t.out_rel}
+        if rec.get("error"):
+            entry["error"] = rec["error"]
+        self.journal.write([entry])
+        self.rep.add(rec)
+        self.bar.advance(rec)
+        if self.on_record is not None:
+            self.on_record(rec)
+
+
+def _new_report(p: Plan, recipe: Recipe, engine: str, nworkers: int, cleaned: list[str]) -> BatchReport:
+    """The report of a batch about to start: what the plan already skipped or failed counted in."""
     rep = BatchReport(
         input=p.input,
         output=p.output,
@@ -247,53 +272,44 @@ def _run_locked(
     for rec in p.skipped + p.failed:
         rep.add(rec)
     rep.redone = sum(t.redo for t in p.tasks)
-    recipe_json = recipe.to_json()
-    bar = _Progress(console, len(p.tasks), sum(1 for r in p.skipped if r.get("reason") == "already done"))
+    return rep
+
+
+def _run_locked(input: Any, output: Any, recipe: Recipe, journal: Journal, opts: _Options) -> BatchReport:
+    """Plan, run and report a batch whose journal is locked."""
+    t0 = time.perf_counter()
+    latest = journal.load()
+    p = plan(input, output, recipe, overwrite=opts.overwrite, journal=latest)
+    cleaned = bfs.clean_parts(p.output)
+    bfs.makedirs(p.output)
+    journal.open(latest)
+    engine, nworkers = opts.engine()
+    rep = _new_report(p, recipe, engine, nworkers, cleaned)
+    bar = _Progress(opts.console, len(p.tasks), sum(1 for r in p.skipped if r.get("reason") == "already done"))
     if cleaned:
         bar.note(f"removed {len(cleaned)} half-written file{'s' if len(cleaned) != 1 else ''} left by an earlier run")
-    by_key = {t.key: t for t in p.tasks}
-    finished = 0
-
-    def begin(batch: list[Task]) -> None:
-        for t in batch:
-            if t.redo:
-                bfs.remove(t.output)  # so an output that exists always belongs to its journal entry
-        journal.write([{"key": t.key, "status": "started", "fingerprint": t.fingerprint, "output": t.out_rel} for t in batch])
-
-    def finish(rec: dict[str, Any]) -> None:
-        nonlocal finished
-        finished += 1
-        t = by_key[rec["key"]]
-        entry = {"key": t.key, "status": rec["status"], "fingerprint": t.fingerprint, "output": t.out_rel}
-        if rec.get("error"):
-            entry["error"] = rec["error"]
-        journal.write([entry])
-        rep.add(rec)
-        bar.advance(rec)
-        if on_record is not None:
-            on_record(rec)
-
-    payloads = (t.payload(recipe_json, max_pixels) for t in p.tasks)
+    books = _Books(p, journal, rep, bar, opts.on_record)
+    recipe_json = recipe.to_json()
+    payloads = (t.payload(recipe_json, opts.max_pixels) for t in p.tasks)
     try:
         with _sigterm_as_interrupt():
             if engine == "dask":
-                rep.workers = _run_dask(scheduler, p.tasks, payloads, begin, finish, bar)
+                rep.workers = _run_dask(opts.scheduler, p.tasks, payloads, books.begin, books.finish, bar)
             elif engine == "in-process":
-                _run_inline(p.tasks, payloads, begin, finish)
+                _run_inline(p.tasks, payloads, books.begin, books.finish)
             else:
-                _run_pool(nworkers, p.tasks, payloads, begin, finish, bar)
+                _run_pool(nworkers, p.tasks, payloads, books.begin, books.finish, bar)
     except _Interrupted:
         rep.interrupted = True
     finally:
         bar.stop()
-        rep.not_started = len(p.tasks) - finished
+        rep.not_started = len(p.tasks) - books.finished
         rep.failed.sort(key=lambda r: r["image"])
         rep.seconds = time.perf_counter() - t0
     if engine == "in-process":
         rep.workers_peak_rss_mb = {str(os.getpid()): round(peak_rss_mb(), 1)}
-    target = os.fspath(report_path) if report_path is not None else bfs.join(p.output, REPORT_NAME)
-    rep.report_path = target
-    bfs.write_text(target, rep.to_json() + "\n")
+    rep.report_path = os.fspath(opts.report_path) if opts.report_path is not None else bfs.join(p.output, REPORT_NAME)
+    bfs.write_text(rep.report_path, rep.to_json() + "\n")
     return rep
 
 
