@@ -118,8 +118,8 @@ def _restorer():
         def run(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out = retouch.restore(image, return_mask=True)
-            return out[0], out[1]
+                result = retouch.pipeline.recipe_for_restore().apply(image)
+            return result.image, result.mask
 
         return "retouch.restore (defaults)", run, quiet_fill
 

@@ -10,7 +10,7 @@ import pytest
 import retouch
 from retouch.validate import RetouchError
 from retouch.inpaint import EmptyMaskWarning
-from retouch.pipeline import Recipe, recipe_for_remove
+from retouch.pipeline import Recipe, recipe_for_remove, recipe_for_restore
 
 
 def test_recipe_settings_inline_or_nested_are_the_same():
@@ -129,7 +129,10 @@ def test_remove_with_box_and_point_on_a_real_photo():
     from skimage import data
 
     rocket = data.rocket()
-    out, mask = retouch.remove(rocket, box=(296, 122, 50, 290), points=[(321, 140)], method="telea", return_mask=True)
+    out = retouch.remove(rocket, box=(296, 122, 50, 290), points=[(321, 140)], method="telea")
+    result = recipe_for_remove(box=(296, 122, 50, 290), points=[(321, 140)], method="telea").apply(rocket)
+    mask = result.mask
+    assert np.array_equal(result.image, out)  # remove is that recipe
     assert out.shape == rocket.shape and out.dtype == rocket.dtype
     assert np.array_equal(out[~mask], rocket[~mask])
     # hand-checked: the rocket's body and nose are columns 312..331, rows 135..400
@@ -163,11 +166,14 @@ def test_restore_fills_only_what_it_found_and_passes_spot_certainty(coffee):
         y, x = int(rng.integers(20, 380)), int(rng.integers(20, 580))
         damaged[y - 3 : y + 3, x - 3 : x + 3] = 245
     before = damaged.copy()
-    restored, mask = retouch.restore(damaged, scratches=False, text=False, spot_certainty=0.2, return_mask=True)
+    restored = retouch.restore(damaged, scratches=False, text=False, spot_certainty=0.2)
+    result = recipe_for_restore(scratches=False, text=False, spot_certainty=0.2).apply(damaged)
+    mask = result.mask
+    assert np.array_equal(result.image, restored)  # restore is that recipe
     assert np.array_equal(damaged, before)  # the input is left alone
     assert np.array_equal(restored[~mask], damaged[~mask])
     assert np.array_equal(mask, retouch.refine.grow(spots(damaged, certainty=0.2), pixels=1))
-    _, default = retouch.restore(damaged, scratches=False, text=False, return_mask=True)
+    default = recipe_for_restore(scratches=False, text=False).apply(damaged).mask
     assert (mask >= default).all() and mask.sum() > default.sum()  # measured 135 px more (before growing)
     with pytest.raises(RetouchError, match=r"^spot_certainty is a setting of the spots detector, which is not chosen$"):
         retouch.restore(damaged, spots=False, spot_certainty=0.2)
@@ -193,3 +199,15 @@ def test_fill_is_the_method_then_the_blend(astronaut):
     with pytest.raises(RetouchError, match="radius"):
         fill(astronaut, hole, method="telea", settings={"radius": -1})
     assert fill.__module__ == "retouch.pipeline" and retouch.fill is fill
+
+
+def test_remove_and_restore_return_the_image_only(astronaut):
+    """One return type: the image; asking for the mask the old way says how to get it."""
+    out = retouch.remove(astronaut, points=[(60, 60)], tolerance=10, method="telea")
+    assert isinstance(out, np.ndarray) and out.shape == astronaut.shape
+    for call in (lambda: retouch.remove(astronaut, points=[(60, 60)], return_mask=True),
+                 lambda: retouch.restore(astronaut, return_mask=True)):
+        with pytest.raises(TypeError, match=r"no longer takes return_mask: it returns the image; .*\.apply\(image\)"):
+            call()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        retouch.remove(astronaut, colour=(1, 2, 3))

@@ -19,7 +19,7 @@ def test_every_kind_has_methods():
 
 def test_the_foundation_methods_are_registered():
     assert {"telea", "navier_stokes", "biharmonic", "fsr_fast", "fsr_best"} <= set(registry.names("inpaint"))
-    assert {"grow", "shrink", "open", "close", "fill_holes", "remove_small", "keep_largest", "invert", "feather"} <= set(
+    assert {"grow", "shrink", "opening", "closing", "fill_holes", "remove_small", "keep_largest", "invert", "feather"} <= set(
         registry.names("refine")
     )
     assert {"threshold", "color_range", "edges", "region_grow", "grabcut", "superpixels"} <= set(registry.names("segment"))
@@ -145,3 +145,20 @@ def test_positional_parameters_of_a_registered_function_still_pass_by_position()
             wrapped(m, 1, 2)
     finally:
         registry._REGISTRY["refine"].pop("toy_positional", None)
+
+
+def test_a_former_name_still_finds_its_method():
+    """open / close were the registry's names for refine.opening / closing: one name now, the old one accepted."""
+    from retouch import refine
+    from retouch.pipeline import Recipe
+
+    assert registry.get("refine", "open") is registry.get("refine", "opening")
+    assert registry.get("refine", "close").func is refine.closing.__wrapped__
+    assert "open" not in registry.names("refine") and "close" not in registry.names("refine")
+    mask = np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    mask[9, 9:11] = False
+    old = Recipe.from_dict({"refine": [{"method": "close", "pixels": 2}], "inpaint": "telea"})
+    assert np.array_equal(old.make_mask(np.zeros((20, 20), np.uint8), mask)[0], refine.closing(mask, pixels=2))
+    with pytest.raises(RetouchError, match="unknown refine method 'shut'"):
+        registry.get("refine", "shut")

@@ -80,6 +80,8 @@ __all__ = [
     "fill",
     "remove",
     "restore",
+    "recipe_for_remove",
+    "recipe_for_restore",
     "box_mask",
     "DEFAULT_INPAINT",
     "EXAMPLE_TOML",
@@ -635,8 +637,8 @@ def remove(
     mask: np.ndarray | None = None,
     grow: float = 3,
     method: str | None = None,
-    return_mask: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    **removed: Any,
+) -> np.ndarray:
     """Select something and fill it, in one call.
 
     What is given decides how the selection is made; several are combined
@@ -673,13 +675,13 @@ def remove(
         Pixels to grow the selection by before filling.
     method : str, optional
         Inpainting method (see ``retouch methods inpaint``); default ``auto``.
-    return_mask : bool
-        Also return the mask that was filled.
 
     Returns
     -------
-    ndarray, or (ndarray, ndarray of bool)
-        The filled image (and the mask).
+    ndarray
+        The filled image. For the mask that was filled as well, run the
+        recipe: ``recipe_for_remove(...).apply(image, mask=mask)`` gives a
+        :class:`Result` with ``.image`` and ``.mask``.
 
     Examples
     --------
@@ -687,15 +689,29 @@ def remove(
     >>> from skimage import data
     >>> import retouch
     >>> image = data.astronaut()
-    >>> out, mask = retouch.remove(image, box=(350, 0, 160, 120), method="telea", return_mask=True)
-    >>> out.shape == image.shape and bool(mask.any())
+    >>> out = retouch.remove(image, box=(350, 0, 160, 120), method="telea")
+    >>> out.shape == image.shape and bool((out != image).any())
+    True
+    >>> result = recipe_for_remove(box=(350, 0, 160, 120), method="telea").apply(image)
+    >>> bool(result.mask.any()) and np.array_equal(result.image, out)
     True
     """
+    _refuse_removed("remove", removed)
     recipe = recipe_for_remove(
         box=box, points=points, clicks=clicks, color=color, tolerance=tolerance, has_mask=mask is not None, grow=grow, method=method
     )
-    result = recipe.apply(image, mask=mask)
-    return (result.image, result.mask) if return_mask else result.image
+    return recipe.apply(image, mask=mask).image
+
+
+def _refuse_removed(name: str, given: dict[str, Any]) -> None:
+    """A keyword the function no longer takes: Python's TypeError, saying what to do instead for ``return_mask``."""
+    if "return_mask" in given:
+        raise TypeError(
+            f"{name}() no longer takes return_mask: it returns the image; for the mask as well run the recipe, "
+            f"recipe_for_{name}(...).apply(image) (a Result with .image and .mask)"
+        )
+    if given:
+        raise TypeError(f"{name}() got an unexpected keyword argument {next(iter(given))!r}")
 
 
 def recipe_for_remove(
@@ -756,8 +772,8 @@ def restore(
     grow: float = 1,
     method: str | None = None,
     spot_certainty: float | None = None,
-    return_mask: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    **removed: Any,
+) -> np.ndarray:
     """Find scratches, dust spots and overlaid text, and fill them.
 
     Parameters
@@ -778,18 +794,19 @@ def restore(
         The spots detector's ``certainty`` (see
         :func:`retouch.segment.spots`; 0.3 by default): lower finds more
         dust on a heavily dusted scan and marks more of what is not dust.
-    return_mask : bool
-        Also return the mask that was filled.
 
     Returns
     -------
-    ndarray, or (ndarray, ndarray of bool)
-        The restored image (and the mask). A photo with no damage found
-        comes back unchanged.
+    ndarray
+        The restored image. A photo with no damage found comes back
+        unchanged. For the mask that was filled as well, run the recipe:
+        ``recipe_for_restore(...).apply(image)`` gives a :class:`Result` with
+        ``.image`` and ``.mask`` (and warns with
+        :class:`~retouch.inpaint.EmptyMaskWarning` when nothing was found).
     """
+    _refuse_removed("restore", removed)
     recipe = recipe_for_restore(scratches=scratches, spots=spots, text=text, grow=grow, method=method,
                                 spot_certainty=spot_certainty)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmptyMaskWarning)
-        result = recipe.apply(image)
-    return (result.image, result.mask) if return_mask else result.image
+        return recipe.apply(image).image

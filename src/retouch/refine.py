@@ -122,7 +122,7 @@ def shrink(mask: np.ndarray, *, pixels: Pixels = 3) -> np.ndarray:
     return _distance_inside(mask) > pixels
 
 
-@registry.register("refine", "open")
+@registry.register("refine", aliases=("open",))
 def opening(mask: np.ndarray, *, pixels: Pixels = 2) -> np.ndarray:
     """Open: shrink then grow, removing specks and thin spurs narrower than 2 x pixels.
 
@@ -149,7 +149,7 @@ def opening(mask: np.ndarray, *, pixels: Pixels = 2) -> np.ndarray:
     return grow(shrink(mask, pixels=pixels), pixels=pixels) & mask
 
 
-@registry.register("refine", "close")
+@registry.register("refine", aliases=("close",))
 def closing(mask: np.ndarray, *, pixels: Pixels = 2) -> np.ndarray:
     """Close: grow then shrink, bridging gaps and notches narrower than 2 x pixels.
 

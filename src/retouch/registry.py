@@ -41,6 +41,8 @@ RESERVED = frozenset({"method", "mode", "settings", "kind"})
 """Names a setting may not take: recipes, the CLI and the web API use them for the step."""
 
 _REGISTRY: dict[str, dict[str, "Method"]] = {k: {} for k in KINDS}
+_ALIASES: dict[str, dict[str, str]] = {k: {} for k in KINDS}
+"""Former method names, per kind: alias -> name."""
 _PACKAGES = ("retouch.segment", "retouch.refine", "retouch.inpaint")
 _loaded = False
 
@@ -158,10 +160,14 @@ def _build_settings(kind: str, name: str, func: Callable[..., Any]) -> tuple[typ
     return model, tuple(arrays)
 
 
-def register(kind: str, name: str | None = None, *, summary: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register ``func`` as a method of ``kind`` under ``name``.
+def register(
+    kind: str, name: str | None = None, *, summary: str | None = None, aliases: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``func`` as a method of ``kind`` under ``name`` (default: the function's name).
 
-    The summary defaults to the first line of the docstring.
+    The summary defaults to the first line of the docstring. ``aliases`` are
+    former names that :func:`get` still accepts (recipes written with them
+    keep working); :func:`names` lists only ``name``.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -199,6 +205,8 @@ def register(kind: str, name: str | None = None, *, summary: str | None = None) 
 
         checked.__wrapped_settings__ = model  # type: ignore[attr-defined]
         _REGISTRY[kind][mname] = Method(kind, mname, func, model, text, arrays)
+        for alias in aliases:
+            _ALIASES[kind][alias] = mname
         return checked
 
     return deco
@@ -208,7 +216,7 @@ def checked(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: check a public helper's keyword settings like a method's, without registering it.
 
     For functions beside a method that take the same kind of settings (such as
-    :func:`retouch.segment.superpixel_labels`): unknown keywords, wrong types
+    :func:`retouch.segment.superpixels.superpixel_labels`): unknown keywords, wrong types
     and ranges give the same one-line :class:`RetouchError` as a method's.
     """
 
@@ -251,6 +259,7 @@ def names(kind: str) -> list[str]:
 def get(kind: str, name: str) -> Method:
     """The method ``name`` of ``kind``; an unknown name lists the known ones."""
     known = names(kind)
+    name = _ALIASES[kind].get(name, name)
     if name not in _REGISTRY[kind]:
         raise RetouchError(f"unknown {kind} method {name!r}; known: {', '.join(known)}")
     return _REGISTRY[kind][name]

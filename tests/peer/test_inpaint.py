@@ -183,6 +183,8 @@ def test_remove_gives_float64_back_too(chelsea):
     img = img_as_float(chelsea[:80, :80])
     mask = np.zeros(img.shape[:2], bool)
     mask[30:40, 30:40] = True
-    out, filled = retouch.remove(img, mask=mask, method="telea", return_mask=True)
+    result = retouch.pipeline.recipe_for_remove(has_mask=True, method="telea").apply(img, mask=mask)
+    out, filled = result.image, result.mask
+    assert np.array_equal(retouch.remove(img, mask=mask, method="telea"), out)
     assert out.dtype == np.float64
     assert np.array_equal(out[~filled], img[~filled])

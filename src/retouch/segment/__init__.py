@@ -2,6 +2,8 @@
 
 Each function takes an image (grey, RGB or RGBA; uint8, uint16 or float32)
 and keyword settings, and returns a bool ``H x W`` mask, True = fill.
+(:func:`retouch.segment.superpixels.superpixel_labels`, which gives the label
+image the superpixel tools pick from rather than a mask, stays in its module.)
 """
 
 from .clicks import ClickSession, clicks
@@ -10,10 +12,10 @@ from .defects import scratches, spots, text
 from .edges import edges
 from .grabcut import grabcut
 from .region_grow import region_grow
-from .superpixels import superpixel_labels, superpixels
+from .superpixels import superpixels
 from .threshold import threshold
 
 __all__ = [
-    "threshold", "color_range", "edges", "region_grow", "superpixels", "superpixel_labels", "grabcut",
+    "threshold", "color_range", "edges", "region_grow", "superpixels", "grabcut",
     "clicks", "ClickSession", "scratches", "spots", "text",
 ]

@@ -843,8 +843,8 @@
         el("span", { class: "muted", text: "smaller than" }), ms));
     }
     const simple = [["fill_holes", "Fill holes", "Fill the holes inside the mask (H)"], ["smooth", "Smooth", "Smooth a jagged outline"],
-      ["keep_largest", "Keep largest", "Keep only the largest part"], ["close", "Close gaps", "Bridge narrow gaps"],
-      ["open", "Open", "Remove specks and thin spurs"], ["invert", "Invert", "Swap selected and unselected"]];
+      ["keep_largest", "Keep largest", "Keep only the largest part"], ["closing", "Close gaps", "Bridge narrow gaps"],
+      ["opening", "Open", "Remove specks and thin spurs"], ["invert", "Invert", "Swap selected and unselected"]];
     for (const [n, label, title] of simple) if (has(n)) body.append(el("button", { class: "btn", id: `${n.replace(/_/g, "-")}-btn`, title, onclick: () => refine(n, {}) }, label));
     body.append(el("button", { class: "btn", id: "clear-btn", title: "Clear the mask (Delete)", onclick: () => post("/mask/clear", undefined, "Clear") }, "Clear"));
   }
