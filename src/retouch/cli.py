@@ -578,7 +578,7 @@ def batch(
     err.print(batch_mod.summary(result))
     if result.interrupted:
         raise typer.Exit(130)
-    if result.failed:
+    if result.failed or result.report_error:
         raise typer.Exit(1)
 
 

@@ -168,36 +168,79 @@ def _slow_tree(root: Path, n: int = 12) -> None:
     (root / "recipe.toml").write_text('[inputs]\nsidecar = "boxes.csv"\nbox_as_mask = true\n[inpaint]\nmethod = "fsr_fast"\n')
 
 
-def _wait_for_outputs(proc: subprocess.Popen, out: Path, count: int, timeout: float = 240) -> list[str]:
+_GATE = """
+import os, time
+
+if os.environ.get("RETOUCH_TEST_GATE"):
+    import retouch.batch.worker as _worker
+
+    _real, _done = _worker.process, [0]
+
+    def process(task):
+        if _done[0] >= int(os.environ["RETOUCH_TEST_GATE_AFTER"]):  # hold here until the test says go
+            gate = os.environ["RETOUCH_TEST_GATE"]
+            open(os.path.join(gate, "held"), "w").close()
+            while not os.path.exists(os.path.join(gate, "go")):
+                time.sleep(0.02)
+        _done[0] += 1
+        return _real(task)
+
+    process.__module__, process.__qualname__ = _real.__module__, _real.__qualname__  # pickled by name
+    _worker.process = process
+    import retouch.batch.runner as _runner  # which imported the name already
+
+    _runner.process = process
+"""
+
+
+def _gated_batch(tmp_path: Path, after: int, **popen) -> tuple[subprocess.Popen, Path]:
+    """``retouch batch --workers 1`` whose worker does ``after`` images, then waits (file ``held``) for ``go``.
+
+    A ``sitecustomize`` on the path of the batch and its worker processes
+    wraps the worker's ``process``: no timing decides how far the batch got.
+    """
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "sitecustomize.py").write_text(_GATE)
+    env = dict(os.environ, RETOUCH_TEST_GATE=str(gate), RETOUCH_TEST_GATE_AFTER=str(after))
+    env["PYTHONPATH"] = os.pathsep.join([str(gate)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "retouch.cli", "batch", str(tmp_path / "in"), str(out), "--recipe", str(tmp_path / "recipe.toml"), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, **popen)
+    return proc, gate
+
+
+def _wait_until_held(proc: subprocess.Popen, gate: Path, journal: Path, done: int, timeout: float = 600) -> None:
+    """The worker waits at the gate and the coordinator has journalled ``done`` images as done."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        done = outputs(out) if out.exists() else []
-        if len(done) >= count:
-            return done
+        if (gate / "held").exists() and journal.exists():
+            lines = [json.loads(ln) for ln in journal.read_text().splitlines() if ln.strip()]
+            if sum(r.get("status") == "done" for r in lines) >= done:
+                return
         if proc.poll() is not None:
-            pytest.fail(f"the batch ended before it could be stopped: {proc.stderr.read() if proc.stderr else ''}")
+            pytest.fail(f"the batch ended before it reached the gate: {proc.stderr.read() if proc.stderr else ''}")
         time.sleep(0.02)
     proc.kill()
-    pytest.fail("no outputs appeared in time")
+    pytest.fail("the batch did not reach the gate in time")
 
 
 def test_killed_batch_resumes_without_redoing_or_half_written_files(tmp_path):
-    n = 8
+    n, k = 8, 3
     _slow_tree(tmp_path, n)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "retouch.cli", "batch", str(tmp_path / "in"), str(out), "--recipe", str(tmp_path / "recipe.toml"), "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _wait_for_outputs(proc, out, 3)
+    proc, gate = _gated_batch(tmp_path, after=k)
+    _wait_until_held(proc, gate, out / ".retouch-batch.jsonl", k)
     proc.kill()  # SIGKILL: no clean-up code runs in the coordinator
     proc.wait(timeout=30)
     time.sleep(0.5)  # the worker dies with its coordinator; give the kernel a moment
     before = {rel: (out / rel).stat().st_mtime_ns for rel in outputs(out)}
-    assert 3 <= len(before) < n
+    assert len(before) == k  # exactly the images done before the gate
 
     rerun = cli("batch", str(tmp_path / "in"), str(out), "--recipe", str(tmp_path / "recipe.toml"), "--workers", "1")
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads((out / "retouch-report.json").read_text())
-    assert report["counts"] == {"done": n - len(before), "skipped": len(before), "failed": 0}
+    assert report["counts"] == {"done": n - k, "skipped": k, "failed": 0}
     assert {rel: (out / rel).stat().st_mtime_ns for rel in before} == before  # none redone
     assert len(outputs(out)) == n
     assert not part_files(out)
@@ -209,24 +252,29 @@ def test_killed_batch_resumes_without_redoing_or_half_written_files(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_the_rerun_finishes(tmp_path):
-    n = 8
+    n, k = 8, 2
     _slow_tree(tmp_path, n)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "retouch.cli", "batch", str(tmp_path / "in"), str(out), "--recipe", str(tmp_path / "recipe.toml"), "--workers", "1"]
     # SIGINT as a terminal delivers it: a test run started in the background (nohup make test &)
     # has it ignored, and a child inherits that, so the batch would rightly not stop
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    _wait_for_outputs(proc, out, 2)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    proc, gate = _gated_batch(tmp_path, after=k, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_until_held(proc, gate, out / ".retouch-batch.jsonl", k)
+    proc.send_signal(signal.SIGINT)  # the image at the gate is in progress: it is finished, the rest cancelled
+    time.sleep(0.5)
+    (gate / "go").touch()
+    _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr
     report = json.loads((out / "retouch-report.json").read_text())
-    assert report["interrupted"] is True and report["not_started"] > 0
-    assert report["counts"]["done"] + report["not_started"] == n
+    assert report["interrupted"] is True
+    # the image at the gate is finished, and those the process pool had already queued for the worker
+    # (no longer cancellable: 2 with one worker); the batch hands the pool at most 2 x workers + 2 = 4
+    # images at a time, so at least n - k - 4 = 2 never start
+    done = report["counts"]["done"]
+    assert k + 1 <= done <= k + 4 and report["not_started"] == n - done and report["counts"]["failed"] == 0
+    assert len(outputs(out)) == done
     assert not part_files(out)
     rerun = batch.run(tmp_path / "in", out, Recipe.load(tmp_path / "recipe.toml"), workers=0)
-    assert rerun.ok and rerun.counts["skipped"] == report["counts"]["done"]
+    assert rerun.ok and rerun.counts["skipped"] == done
     assert len(outputs(out)) == n
 
 
@@ -522,3 +570,57 @@ def test_a_mistake_leaves_no_output_folder(tmp_path):
     with pytest.raises(RetouchError, match="say where from"):
         batch.run(tmp_path / "in", tmp_path / "out", needs, workers=0)
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------- unwritable output (issue 21)
+
+
+def _flat_tree(root: Path, n: int = 4) -> Recipe:
+    """n small photos side by side (no sub-folders) with a box each."""
+    base = data.astronaut()
+    rows = ["image,x,y,w,h"]
+    (root / "in").mkdir()
+    for i in range(n):
+        io.write(root / "in" / f"p{i}.png", base[i * 30 : i * 30 + 64, i * 30 : i * 30 + 64])
+        rows.append(f"p{i}.png,20,20,10,10")
+    (root / "boxes.csv").write_text("\n".join(rows) + "\n")
+    (root / "recipe.toml").write_text('[inputs]\nsidecar = "boxes.csv"\nbox_as_mask = true\n[inpaint]\nmethod = "telea"\n')
+    return Recipe.load(root / "recipe.toml")
+
+
+@pytest.mark.parametrize("where", ["the folder", "its parent"])
+def test_read_only_output_refused_in_one_line_before_any_work(tmp_path, read_only_folder, where):
+    _flat_tree(tmp_path)
+    ro = read_only_folder(tmp_path / "ro")
+    out = ro if where == "the folder" else ro / "new"
+    r = CliRunner().invoke(app, ["batch", str(tmp_path / "in"), str(out), "--recipe", str(tmp_path / "recipe.toml"), "--workers", "0"])
+    assert r.exit_code == 1, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: cannot write to the output folder {out}: {ro} does not take new files"), r.stderr
+    assert "Traceback" not in r.stderr and os.listdir(ro) == []
+
+
+def test_output_read_only_midway_ends_with_a_summary_not_a_traceback(tmp_path, read_only_folder):
+    recipe = _flat_tree(tmp_path, 4)
+    out = tmp_path / "out"
+    seen = []
+
+    def after_the_first(rec):
+        seen.append(rec["key"])
+        if len(seen) == 1:
+            read_only_folder(out)
+
+    rep = batch.run(tmp_path / "in", out, recipe, workers=0, on_record=after_the_first)
+    assert rep.counts == {"done": 1, "skipped": 0, "failed": 3}
+    assert all("does not take new files" in f["error"] and "\n" not in f["error"] for f in rep.failed)
+    assert rep.report_path is None and not rep.ok
+    assert rep.report_error.startswith(f"could not write the report {out / 'retouch-report.json'} (")
+    assert not (out / "retouch-report.json").exists()
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    console.print(batch.summary(rep))
+    text = console.export_text()
+    assert "could not write the report" in text and "done" in text
+    journal = [json.loads(ln) for ln in (out / ".retouch-batch.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in journal if r["status"] != "started") == ["done", "failed", "failed", "failed"]

@@ -47,8 +47,13 @@ class Journal:
     def lock(self) -> None:
         """Refuse a second batch writing into the same output folder at the same time."""
         folder = os.path.dirname(self.path) or "."
-        os.makedirs(folder, exist_ok=True)
-        self._lock = open(os.path.join(folder, LOCK_NAME if self.path.endswith(JOURNAL_NAME) else os.path.basename(self.path) + ".lock"), "w")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            self._lock = open(os.path.join(folder, LOCK_NAME if self.path.endswith(JOURNAL_NAME) else os.path.basename(self.path) + ".lock"), "w")
+        except OSError as e:
+            raise RetouchError(
+                f"cannot write to {folder} ({e.strerror or type(e).__name__}); choose another output folder or change its permissions"
+            ) from None
         try:
             import fcntl
 

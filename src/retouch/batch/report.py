@@ -38,6 +38,7 @@ class BatchReport:
     not_started: int = 0
     cleaned_temp_files: int = 0
     report_path: str | None = None
+    report_error: str | None = None
 
     @property
     def images_per_second(self) -> float:
@@ -49,8 +50,8 @@ class BatchReport:
 
     @property
     def ok(self) -> bool:
-        """No image failed and the batch was not interrupted."""
-        return not self.failed and not self.interrupted
+        """No image failed, the batch was not interrupted and its report was written."""
+        return not self.failed and not self.interrupted and not self.report_error
 
     def add(self, rec: dict[str, Any]) -> None:
         status = rec["status"]
@@ -126,6 +127,8 @@ def summary(report: BatchReport, *, max_failures: int = 20) -> Any:
         table.add_row("peak memory", f"{max(report.workers_peak_rss_mb.values()):.0f} MiB per worker (largest)")
     if report.report_path:
         table.add_row("report", Text(report.report_path))
+    if report.report_error:
+        table.add_row("report", Text(report.report_error, style="red"))
     parts: list[Any] = [table]
     if report.failed:
         fails = Table(title="failed", show_header=True, header_style="bold red", box=None)

@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import signal
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -191,6 +192,10 @@ def run(
         plan(input, output, recipe)  # raises the one-line message
     if not bfs.is_url(dst) and Path(dst).exists() and not Path(dst).is_dir():
         raise RetouchError(f"the output {output} is a file; give a folder")
+    if not bfs.is_url(dst):
+        _check_folder_takes_files(dst, f"the output folder {output}")
+    if report is not None and not bfs.is_url(os.fspath(report)):
+        _check_folder_takes_files(os.path.dirname(os.path.abspath(os.fspath(report))), f"the report's folder ({report})")
     journal = Journal(os.fspath(state))
     made = not bfs.is_url(dst) and not Path(dst).exists()
     journal.lock()
@@ -308,9 +313,33 @@ def _run_locked(input: Any, output: Any, recipe: Recipe, journal: Journal, opts:
         rep.seconds = time.perf_counter() - t0
     if engine == "in-process":
         rep.workers_peak_rss_mb = {str(os.getpid()): round(peak_rss_mb(), 1)}
-    rep.report_path = os.fspath(opts.report_path) if opts.report_path is not None else bfs.join(p.output, REPORT_NAME)
-    bfs.write_text(rep.report_path, rep.to_json() + "\n")
+    target = os.fspath(opts.report_path) if opts.report_path is not None else bfs.join(p.output, REPORT_NAME)
+    rep.report_path = target
+    try:
+        bfs.write_text(target, rep.to_json() + "\n")
+    except OSError as e:  # the folder went read-only or full during the batch: the summary still says what happened
+        rep.report_path = None
+        rep.report_error = f"could not write the report {target} ({e.strerror or type(e).__name__}); the journal keeps what was done"
     return rep
+
+
+def _check_folder_takes_files(folder: str, what: str) -> None:
+    """Refuse, before any work, an output folder (or the folder it would be made in) that takes no new file."""
+    at = Path(folder)
+    while not at.exists() and at != at.parent:
+        at = at.parent
+    if not at.is_dir():
+        return  # a file in the way: the planner says so
+    try:
+        fd, probe = tempfile.mkstemp(dir=at, prefix=".retouch-batch.", suffix=".probe")
+    except OSError as e:
+        raise RetouchError(
+            f"cannot write to {what}: {at} does not take new files ({e.strerror or type(e).__name__}); "
+            "choose another folder or change its permissions"
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 class _Interrupted(Exception):
