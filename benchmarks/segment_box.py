@@ -1,13 +1,19 @@
-"""Box segmentation on the GrabCut set: retouch's GrabCut against plain OpenCV.
+"""Box segmentation on the GrabCut set or DAVIS 345: retouch's GrabCut against plain OpenCV.
 
 Protocol (see the data README): the only input is a box, the tight box of the
-ground truth's 255 region grown by 5 % of its width (left and right) and
+ground truth's object grown by 5 % of its width (left and right) and
 height (top and bottom), rounded outwards and clamped one pixel inside the
-image. Score: % of misclassified pixels and IoU, both ignoring the 128 band.
+image. Score: % of misclassified pixels and IoU, both ignoring the GrabCut
+set's 128 band (DAVIS masks have none: every non-zero value is the object).
 Every method runs on every image in the same process, in alternating order,
 so the timings are comparable (median seconds per image).
 
-    python -m benchmarks.segment_box --data /work/shared/data [--out DIR] [--limit N]
+``--set davis --split tune`` is DAVIS frames 000-171 (choose settings there),
+``--split score`` frames 172-344 (report only); ``--grey`` runs every method
+on the photo's luminance (ITU-R 601, as ``cv2.COLOR_RGB2GRAY``): retouch gets
+the ``H x W`` grey photo, OpenCV the grey replicated to three channels.
+
+    python -m benchmarks.segment_box --data /work/shared/data [--set davis --split score] [--grey] [--limit N]
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ._data import grabcut_pairs, read_gt, read_image
+from ._data import davis_pairs, grabcut_pairs, read_gt, read_image
 
 Box = tuple[int, int, int, int]
 
@@ -50,12 +56,13 @@ def score(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
 
 
 def opencv_grabcut(rgb: np.ndarray, box: Box, seed: int = 0, iterations: int = 5) -> np.ndarray:
-    """Plain ``cv2.grabCut``: BGR, GC_INIT_WITH_RECT, ``iterations`` rounds, RNG seeded."""
+    """Plain ``cv2.grabCut``: BGR (a grey photo replicated to three channels), GC_INIT_WITH_RECT, ``iterations`` rounds, RNG seeded."""
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_GRAY2BGR) if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     state = np.zeros(rgb.shape[:2], np.uint8)
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(seed)
-    cv2.grabCut(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), state, box, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
+    cv2.grabCut(bgr, state, box, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
     return (state == cv2.GC_FGD) | (state == cv2.GC_PR_FGD)
 
 
@@ -71,6 +78,10 @@ def _methods() -> dict[str, Callable[[np.ndarray, Box, int], np.ndarray]]:
         "retouch-lab5": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, iterations=5),
         "retouch-keep-all-parts": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, min_part=0),
     }
+
+
+def _split_frames(split: str) -> str:
+    return {"tune": "frames 000-171, the tuning half", "score": "frames 172-344, held out", "all": "frames 000-344"}[split]
 
 
 def _table(rows: list[tuple[str, float, float, float]], peer: str) -> str:
@@ -91,7 +102,11 @@ def _table(rows: list[tuple[str, float, float, float]], peer: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, type=Path, help="folder holding grabcut/data_GT and grabcut/boundary_GT")
+    parser.add_argument("--data", required=True, type=Path, help="shared data folder (grabcut/ and davis345/)")
+    parser.add_argument("--set", dest="dataset", choices=("grabcut", "davis"), default="grabcut", help="which data set")
+    parser.add_argument("--split", choices=("tune", "score", "all"), default="score",
+                        help="DAVIS only: tune = frames 000-171, score = 172-344 (held out), all")
+    parser.add_argument("--grey", action="store_true", help="run on grey versions of the photos (luminance)")
     parser.add_argument("--out", type=Path, default=Path("bench-out/segment_box"), help="folder for the Markdown table and per-image CSV")
     parser.add_argument("--methods", default="opencv,retouch", help="comma-separated, from: " + ", ".join(_methods()))
     parser.add_argument("--limit", type=int, default=0, help="only the first N images (0: all)")
@@ -106,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in names if m not in available]
     if unknown:
         parser.error(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(available)}")
-    pairs = grabcut_pairs(args.data)
+    pairs = grabcut_pairs(args.data) if args.dataset == "grabcut" else davis_pairs(args.data, args.split)
     if not pairs:
-        parser.error(f"no image / ground-truth pairs under {args.data / 'grabcut'}")
+        parser.error(f"no image / ground-truth pairs under {args.data / ('grabcut' if args.dataset == 'grabcut' else 'davis345')}")
     if args.limit:
         pairs = pairs[: args.limit]
 
@@ -120,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     k = 0
     for pair in pairs:
         rgb, gt = read_image(pair.image), read_gt(pair.gt)
+        if args.dataset == "davis":
+            gt = np.where(gt != 0, 255, 0).astype(np.uint8)  # every non-zero value is the object
         if rgb.ndim == 2:
             rgb = np.dstack([rgb] * 3)
+        if args.grey:
+            rgb = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         box = protocol_box(gt)
         row: dict[str, tuple[float, float, float]] = {}
         for sd in seeds:
@@ -149,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     peer = "opencv" if "opencv" in names else names[0]
     table = _table(rows, peer)
+    what = "GrabCut set" if args.dataset == "grabcut" else f"DAVIS 345 {args.split} split ({_split_frames(args.split)})"
     header = (
-        f"GrabCut set, {len(pairs)} images, box = tight GT box grown 5 % per side, "
+        f"{what}{', grey (luminance)' if args.grey else ''}, {len(pairs)} images, box = tight GT box grown 5 % per side, "
         f"{len(seeds)} RNG seed(s) per image; ratios against {peer} measured in the same run."
     )
     if len(seeds) > 1:

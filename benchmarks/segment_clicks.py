@@ -46,11 +46,17 @@ least 5 clicks: none of the reported figures depend on later clicks (``--full``
 runs every click). Any folder with images and ground-truth masks can be scored:
 ``--images DIR --masks DIR`` (masks matched by base name; 0 = background,
 > 128 = object, 128 = ignored). ``--data DIR`` with the shared data layout uses
-``DIR/grabcut/data_GT`` and ``DIR/grabcut/boundary_GT``.
+``DIR/grabcut/data_GT`` and ``DIR/grabcut/boundary_GT``; ``--set davis`` uses
+``DIR/davis345`` (every non-zero mask value is the object, nothing ignored)
+with ``--split tune`` (frames 000-171: choose settings there) or ``--split score``
+(frames 172-344, held out: report them). ``--grey`` runs every method on the
+photos' luminance (``cv2.COLOR_RGB2GRAY``): retouch gets the ``H x W`` grey
+photo, the peers the grey replicated to three channels.
 
 Run::
 
     python -m benchmarks.segment_clicks --data ../shared/data            # all
+    python -m benchmarks.segment_clicks --data ../shared/data --set davis --split score [--grey]
     python -m benchmarks.segment_clicks --data ../shared/data --limit 10 --methods retouch
 
 Peer results are cached under ``OUT/cache`` (one JSON per method and image);
@@ -98,8 +104,13 @@ def find_pairs(images: Path, masks: Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
-def load_pair(image_path: Path, mask_path: Path, ignore_value: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """RGB uint8 image, bool object mask, bool 'scored' mask (False in the ignore band)."""
+def load_pair(image_path: Path, mask_path: Path, ignore_value: int = 128,
+              grey: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RGB (or with ``grey`` H x W luminance) uint8 image, bool object mask, bool 'scored' mask.
+
+    'scored' is False in the ignore band; with ``ignore_value`` -1 every pixel
+    is scored and every non-zero mask value is the object (DAVIS).
+    """
     bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SystemExit(f"cannot read {image_path}")
@@ -108,8 +119,18 @@ def load_pair(image_path: Path, mask_path: Path, ignore_value: int = 128) -> tup
         raise SystemExit(f"cannot read {mask_path}")
     if gt.shape != bgr.shape[:2]:
         raise SystemExit(f"{mask_path} is not the size of {image_path}")
-    scored = gt != ignore_value if ignore_value >= 0 else np.ones(gt.shape, bool)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), (gt > 128) & scored, scored
+    if ignore_value >= 0:
+        scored = gt != ignore_value
+        obj = (gt > 128) & scored
+    else:
+        scored, obj = np.ones(gt.shape, bool), gt != 0
+    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY if grey else cv2.COLOR_BGR2RGB)
+    return image, obj, scored
+
+
+def _three(image: np.ndarray) -> np.ndarray:
+    """RGB as it is; a grey photo replicated to three channels (what the peers take)."""
+    return np.dstack([image] * 3) if image.ndim == 2 else image
 
 
 # ---------------------------------------------------------------- protocol
@@ -144,7 +165,7 @@ class GrabCutPeer:
     """cv2.grabCut from scratch at every click, clicks as hard seeds."""
 
     def __init__(self, image: np.ndarray):
-        self.bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        self.bgr = cv2.cvtColor(_three(image), cv2.COLOR_RGB2BGR)
         self.clicks: list[tuple[int, int, bool]] = []
         self.r_prob = max(5, int(round(0.15 * min(image.shape[:2]))))
 
@@ -171,6 +192,7 @@ class RandomWalkerPeer:
     """skimage.segmentation.random_walker with the clicks as labels."""
 
     def __init__(self, image: np.ndarray, scale: float = 0.5):
+        image = _three(image)
         self.shape = image.shape[:2]
         self.scale = scale
         if scale != 1:
@@ -312,16 +334,23 @@ def session_timing(n_clicks: int = 5, settings: dict | None = None) -> dict:
 
 
 # ---------------------------------------------------------------- main
+_SPLITS = {"tune": "frames 000-171, the tuning half", "score": "frames 172-344, held out", "all": "frames 000-344"}
+
+
 def _work(args: tuple) -> tuple[str, str, dict]:
-    method, name, ip, mp, max_clicks, full, settings, ignore, rw_scale = args
+    method, name, ip, mp, max_clicks, full, settings, ignore, rw_scale, grey = args
     cv2.setNumThreads(1)
-    image, gt, scored = load_pair(ip, mp, ignore)
+    image, gt, scored = load_pair(ip, mp, ignore, grey)
     return method, name, simulate(method, image, gt, scored, max_clicks, full, settings, rw_scale)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, help="shared data folder (uses grabcut/data_GT and grabcut/boundary_GT)")
+    ap.add_argument("--data", type=Path, help="shared data folder (grabcut/ or davis345/, see --set)")
+    ap.add_argument("--set", dest="dataset", choices=("grabcut", "davis"), default="grabcut", help="which data set under --data")
+    ap.add_argument("--split", choices=("tune", "score", "all"), default="score",
+                    help="DAVIS only: tune = frames 000-171, score = 172-344 (held out), all")
+    ap.add_argument("--grey", action="store_true", help="run on grey versions of the photos (luminance)")
     ap.add_argument("--images", type=Path, help="folder of images (overrides --data)")
     ap.add_argument("--masks", type=Path, help="folder of ground-truth masks, same base names")
     ap.add_argument("--ignore-value", type=int, default=128, help="mask value left unscored (-1: none)")
@@ -338,13 +367,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("bench-out/segment_clicks"))
     a = ap.parse_args(argv)
 
+    what = str(a.images)
+    pairs = None
     if a.images is None:
         if a.data is None:
             ap.error("give --data DIR or --images DIR --masks DIR")
-        a.images, a.masks = a.data / "grabcut" / "data_GT", a.data / "grabcut" / "boundary_GT"
-    if a.masks is None:
+        if a.dataset == "davis":
+            from ._data import davis_pairs
+
+            pairs = [(p.name, p.image, p.gt) for p in davis_pairs(a.data, a.split)]
+            a.images = a.data / "davis345" / "img"
+            a.ignore_value = -1
+            what = f"DAVIS 345 {a.split} split ({_SPLITS[a.split]})"
+        else:
+            a.images, a.masks = a.data / "grabcut" / "data_GT", a.data / "grabcut" / "boundary_GT"
+            what = "the GrabCut set"
+    elif a.masks is None:
         ap.error("--images needs --masks")
-    pairs = find_pairs(a.images, a.masks)
+    if pairs is None:
+        pairs = find_pairs(a.images, a.masks)
+    if a.grey:
+        what += ", grey (luminance)"
     if a.only:
         keep = set(a.only.split(","))
         pairs = [p for p in pairs if p[0] in keep]
@@ -361,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
 
     def cache_file(method: str, name: str) -> Path:
-        tag = f"v{PEER_VERSION}-c{a.max_clicks}{'-full' if a.full else ''}"
+        tag = f"v{PEER_VERSION}-c{a.max_clicks}{'-full' if a.full else ''}{'-grey' if a.grey else ''}"
         if method == "random_walker":
             tag += f"-s{a.rw_scale:g}"
         return cache / f"{a.images.resolve().as_posix().replace('/', '_')}__{method}__{name}__{tag}.json"
@@ -377,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[m][name] = json.loads(f.read_text())
                 cached.add(m)
             else:
-                todo.append((m, name, ip, mp, a.max_clicks, a.full, settings, a.ignore_value, a.rw_scale))
+                todo.append((m, name, ip, mp, a.max_clicks, a.full, settings, a.ignore_value, a.rw_scale, a.grey))
 
     def save(m: str, name: str, r: dict) -> None:
         # results are written as they finish; --reuse reads peers' only (retouch is always rerun)
@@ -399,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     (a.out / "per_image.json").write_text(json.dumps(results))
     summary = {m: summarize(results[m], a.max_clicks) for m in methods if results[m]}
     lines = [
-        f"click segmentation, simulated user (RITM protocol), {len(pairs)} images from {a.images}, "
+        f"click segmentation, simulated user (RITM protocol), {len(pairs)} images from {what}, "
         f"max {a.max_clicks} clicks, {time.time() - t_start:.0f} s",
         "",
         f"{'method':<14} {'NoC@85':>7} {'NoC@90':>7} {'fail@90':>8} {'IoU@1':>6} {'IoU@3':>6} {'IoU@5':>6} "

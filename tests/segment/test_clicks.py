@@ -242,17 +242,37 @@ def _next_click(pred, truth, scored, not_clicked):
     return int(xs[0]), int(ys[0]), positive
 
 
-def test_quality_corrective_clicks_do_not_hurt(coffee, cup_truth):
-    truth, scored = cup_truth
-    s = ClickSession(coffee)
+def _corrective_clicks(image, truth, scored, n=6):
+    s = ClickSession(image)
     pred = np.zeros(truth.shape, bool)
     not_clicked = np.ones(truth.shape, np.float32)
     ious = []
-    for _ in range(6):
+    for _ in range(n):
         x, y, p = _next_click(pred, truth & scored, scored, not_clicked)
         not_clicked[y, x] = 0
         pred = s.add(x, y, p)
         ious.append(_iou(pred, truth, scored))
+    return ious
+
+
+def test_quality_grey_photo(coffee, cup_truth):
+    """The coffee photo in black and white: six corrective clicks get near what they get in colour.
+
+    Measured 0.811 after six clicks (colour 0.842); the colour models learn
+    luminance, local deviation and gradient there (0.819 on the luminance
+    alone, but 0.04 to 0.05 lower after clicks 1 to 4).
+    """
+    import cv2
+
+    truth, scored = cup_truth
+    grey = cv2.cvtColor(coffee, cv2.COLOR_RGB2GRAY)
+    ious = _corrective_clicks(grey, truth, scored)
+    assert ious[-1] > 0.9 * _corrective_clicks(coffee, truth, scored)[-1], ious
+
+
+def test_quality_corrective_clicks_do_not_hurt(coffee, cup_truth):
+    truth, scored = cup_truth
+    ious = _corrective_clicks(coffee, truth, scored)
     # Every click is where the mask is wrong (the NoC protocol's user). Measured
     # 0.47, 0.51, 0.63, 0.72, 0.82, 0.85 (superpixel_size 8; size 10 within 0.02 of
     # that). A click may cost at most 0.01 (pixel ties at the band), and six

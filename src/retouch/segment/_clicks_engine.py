@@ -109,9 +109,11 @@ class Params:
 class Engine:
     """Per-image precomputation and one solve per set of clicks (work resolution)."""
 
-    def __init__(self, rgb8: np.ndarray, params: Params):
+    def __init__(self, rgb8: np.ndarray, params: Params, model: np.ndarray | None = None):
+        """``model``: the 8-bit 3-channel values the colour models learn from (default ``rgb8``;
+        luminance and texture for a grey photo, see ``_grey.grey_features``)."""
         self.p = params
-        self.rgb = rgb8
+        self.rgb = rgb8 if model is None else model
         h, w = rgb8.shape[:2]
         self.h, self.w = h, w
         lab = cv2.cvtColor(rgb8, cv2.COLOR_RGB2Lab)
@@ -132,7 +134,7 @@ class Engine:
         lab2 = self.labf.reshape(-1, 3)
         self.mean_lab = np.stack([np.bincount(flat, lab2[:, c], n) for c in range(3)], 1) / self.size[:, None]
         # per-superpixel RGB mean and covariance, for GMM colour models fitted on superpixels
-        rgbf = rgb8.reshape(-1, 3).astype(np.float64)
+        rgbf = self.rgb.reshape(-1, 3).astype(np.float64)
         self.mu = np.stack([np.bincount(flat, rgbf[:, c], n) for c in range(3)], 1) / self.size[:, None]
         second = np.empty((n, 3, 3))
         for i in range(3):
@@ -145,7 +147,7 @@ class Engine:
         self.cx = np.bincount(flat, xs.ravel(), n) / self.size
         self.cy = np.bincount(flat, ys.ravel(), n) / self.size
         # colour bins and the superpixel x bin matrix (rows sum to one)
-        q = (rgb8 >> (8 - int(np.log2(_BINS)))).astype(np.int32)
+        q = (self.rgb >> (8 - int(np.log2(_BINS)))).astype(np.int32)
         self.bins = (q[..., 0] * _BINS + q[..., 1]) * _BINS + q[..., 2]
         nb = _BINS**3
         m = sp.coo_matrix((np.ones(h * w), (flat, self.bins.ravel())), shape=(n, nb)).tocsr()

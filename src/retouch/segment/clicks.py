@@ -73,6 +73,7 @@ from .. import registry
 from ..convert import to_rgb, to_uint8
 from ..validate import RetouchError, check_clicks, check_image, check_mask
 from ._clicks_engine import Engine, Params
+from ._grey import grey_features, is_grey
 
 __all__ = ["clicks", "ClickSession"]
 
@@ -145,7 +146,9 @@ class ClickSession:
         self._sx = rgb.shape[1] / w
         self._sy = rgb.shape[0] / h
         params = Params(**{k: v for k, v in kw.items() if k != "max_pixels"})
-        self._engine = Engine(np.ascontiguousarray(rgb), params)
+        # a grey photo: the colour models learn luminance and texture, as grabcut does
+        model = grey_features(rgb[..., 1]) if is_grey(rgb) else None
+        self._engine = Engine(np.ascontiguousarray(rgb), params, model)
         self.clicks: list[tuple[int, int, bool]] = []
         # per click: (object fraction of each superpixel, working-resolution mask, superpixel cut)
         self._history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []

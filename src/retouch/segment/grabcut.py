@@ -11,10 +11,12 @@ from pydantic import Field
 from .. import registry
 from ..convert import to_bgr, to_rgb, to_uint8
 from ..validate import RetouchError, check_box, check_image, check_mask, check_number, check_point
+from ._grey import grey_features, grey_reach, is_grey
 
 __all__ = ["grabcut"]
 
 _GMM_COMPONENTS = 5  # OpenCV's fixed number of Gaussians per model
+_EMPTY_BOX = 0.01  # a cut that keeps less than this share of its box gives the box itself
 
 
 def _disks(shape: tuple[int, int], points: list[tuple[int, int]], radius: int) -> np.ndarray:
@@ -24,14 +26,23 @@ def _disks(shape: tuple[int, int], points: list[tuple[int, int]], radius: int) -
     return out.astype(bool)
 
 
-def _features(image: np.ndarray, color_space: str, sigma: float) -> np.ndarray:
-    """The 8-bit 3-channel image OpenCV's GrabCut works on."""
+def _features(image: np.ndarray, color_space: str, sigma: float) -> tuple[np.ndarray, bool]:
+    """The 8-bit 3-channel image OpenCV's GrabCut works on, and whether the photo is grey.
+
+    Colour (Lab or BGR) for a colour photo; luminance and texture
+    (:func:`._grey.grey_features`) for a grey one, ``H x W`` or RGB with equal channels.
+    """
     rgb = to_uint8(to_rgb(image))
+    if is_grey(rgb):
+        grey = rgb[..., 1]
+        if sigma > 0:
+            grey = cv2.GaussianBlur(grey, (0, 0), sigma)
+        return grey_features(grey), True
     if sigma > 0:
         rgb = cv2.GaussianBlur(rgb, (0, 0), sigma)
     if color_space == "lab":
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
-    return np.ascontiguousarray(to_bgr(rgb))
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab), False
+    return np.ascontiguousarray(to_bgr(rgb)), False
 
 
 def _drop_small_parts(selected: np.ndarray, fraction: float) -> np.ndarray:
@@ -68,17 +79,13 @@ def _shrink_state(state: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return small
 
 
-def _cut_large(features: np.ndarray, state: np.ndarray, iterations: int, scale: float, seed: int) -> np.ndarray:
-    """Cut at ``scale``, then recut a band along the upsampled outline at full size."""
+def _band_recut(features: np.ndarray, rough: np.ndarray, state: np.ndarray, reach: int, seed: int) -> np.ndarray:
+    """Cut again only a band of ``reach`` pixels either side of the outline of ``rough``.
+
+    Pixels beyond the band keep their label as hard labels; marks and the
+    box (the hard labels of ``state``) stay as they are.
+    """
     h, w = state.shape
-    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-    small_features = cv2.resize(features, (sw, sh), interpolation=cv2.INTER_AREA)
-    small_state = _shrink_state(state, (sw, sh))
-    _cut(small_features, small_state, iterations, seed)
-    small_sel = ((small_state == cv2.GC_FGD) | (small_state == cv2.GC_PR_FGD)).astype(np.float32)
-    rough = cv2.resize(small_sel, (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
-    # the band where the coarse outline may be off: a few coarse pixels wide
-    reach = int(np.ceil(2.0 / scale)) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     r8 = rough.view(np.uint8)
     band = cv2.dilate(r8, kernel).astype(bool) & ~cv2.erode(r8, kernel).astype(bool)
@@ -100,6 +107,19 @@ def _cut_large(features: np.ndarray, state: np.ndarray, iterations: int, scale: 
         _cut(np.ascontiguousarray(features[y0:y1, x0:x1]), sub, 2, seed)
         crop[y0:y1, x0:x1] = sub
     return (crop == cv2.GC_FGD) | (crop == cv2.GC_PR_FGD)
+
+
+def _cut_large(features: np.ndarray, state: np.ndarray, iterations: int, scale: float, seed: int) -> np.ndarray:
+    """Cut at ``scale``, then recut a band along the upsampled outline at full size."""
+    h, w = state.shape
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    small_features = cv2.resize(features, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_state = _shrink_state(state, (sw, sh))
+    _cut(small_features, small_state, iterations, seed)
+    small_sel = ((small_state == cv2.GC_FGD) | (small_state == cv2.GC_PR_FGD)).astype(np.float32)
+    rough = cv2.resize(small_sel, (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
+    # the band where the coarse outline may be off: a few coarse pixels wide
+    return _band_recut(features, rough, state, int(np.ceil(2.0 / scale)) + 1, seed)
 
 
 @registry.register("segment")
@@ -171,7 +191,11 @@ def grabcut(
     -------
     ndarray of bool
         ``H x W`` mask of the object. Foreground marks are always in it and
-        background marks and pixels outside the box never are.
+        background marks and pixels outside the box never are. When the cut
+        keeps less than 1 % of a box (given without ``mask``), the box itself
+        is returned, less the background marks: a box drawn inside an object
+        has the object's colours all around it, so GrabCut can find no
+        boundary in it, and the object's part inside the box is the box.
 
     Raises
     ------
@@ -183,6 +207,10 @@ def grabcut(
 
     Notes
     -----
+    A grey photo (``H x W``, or RGB whose channels are nearly equal) is cut
+    on its luminance, local texture energy and a wider local mean instead of
+    colour, as colour says nothing there.
+
     Uses ``cv2.grabCut`` (5 Gaussians per colour model, 8-bit colours) with
     OpenCV's random generator seeded (``seed``) for repeatable results; on
     hard images a different seed or a box a pixel larger can change the
@@ -264,13 +292,24 @@ def grabcut(
             "give a larger box or mask, or more foreground marks"
         )
 
-    features = _features(image, color_space, sig)
+    features, grey = _features(image, color_space, sig)
     scale = 1.0 if work_size is None else min(1.0, int(work_size) / max(h, w))
+    given = state.copy()
     if scale < 1.0:
         selected = _cut_large(features, state, n_iter, scale, int(seed))
     else:
         _cut(features, state, n_iter, int(seed))
         selected = (state == cv2.GC_FGD) | (state == cv2.GC_PR_FGD)
+    if grey:
+        # the texture planes blur the outline by a few pixels (a halo that the
+        # object takes): cut a band along it again on the luminance alone
+        lum = np.ascontiguousarray(np.repeat(features[..., :1], 3, axis=2))
+        selected = _band_recut(lum, selected, given, grey_reach(), int(seed))
     selected = _drop_small_parts(selected, part)
+    if box is not None and rough is None and np.count_nonzero(selected & inside) < _EMPTY_BOX * np.count_nonzero(inside):
+        # GrabCut found (almost) nothing in the box: the colours inside it are
+        # all outside it too, as when the box is drawn inside an object (50 x 50
+        # on chelsea's fur). What the user marked is then the box's content.
+        selected = inside & (state != cv2.GC_BGD)
     selected |= fg_marks
     return selected
