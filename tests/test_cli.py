@@ -539,3 +539,29 @@ def test_an_opencv_error_that_is_not_memory_is_not_called_memory(tmp_path, photo
     monkeypatch.setattr(cv2, "inpaint", fails)
     r = run("fill", photo, hole, "--method", "telea", "-o", tmp_path / "o.png")
     assert r.exit_code != 0 and "out of memory" not in r.stderr
+
+
+def test_restore_keeps_a_16bit_lzw_tiff_alike(tmp_path, chelsea):
+    """The archive scan: 16-bit RGB, LZW with a predictor, an ICC profile; depth, compression, profile and
+    every pixel outside the detected mask come back as they were."""
+    import cv2
+    import tifffile
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    scan = chelsea.astype(np.uint16) * 257 + 100
+    cv2.line(scan, (40, 30), (400, 260), (65000, 65000, 65000), 1)  # a light scratch
+    src = tmp_path / "scan.tif"
+    tifffile.imwrite(src, scan, photometric="rgb", compression="lzw", predictor=True, iccprofile=icc)
+    out, mask = tmp_path / "restored.tif", tmp_path / "damage.png"
+    r = run("restore", src, "-o", out, "--save-mask", mask)
+    assert r.exit_code == 0, r.stderr
+    restored, info = io.read_with_info(out)
+    found = io.read_mask(mask)
+    assert restored.dtype == np.uint16 and restored.shape == scan.shape
+    assert info.icc_profile == icc
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages.first
+        assert page.compression.name == "LZW" and page.predictor == 2
+    assert found.any() and np.array_equal(restored[~found], scan[~found])
+    assert not np.array_equal(restored[found], scan[found])

@@ -715,3 +715,56 @@ def test_a_failing_method_is_an_error_and_the_server_goes_on(client, session, wa
     job = wait(client, sid, client.post(f"/api/sessions/{sid}/fill", json={"method": "telea"}).json())
     assert job["status"] == "done"
     assert client.get("/api/health").json()["ok"]
+
+
+def test_coordinates_far_outside_the_image_are_422_outside_the_image(client, session, tmp_path):
+    """Issue 21: 2e8 in a brush stroke was a 500 from OpenCV; a polygon to 1e10 a wrong mask; a box outside, nothing."""
+    sid = session["id"]
+    brush, shape = f"/api/sessions/{sid}/brush", f"/api/sessions/{sid}/shape"
+    cases = [
+        (brush, {"points": [[100, 100], [2e8, 100]], "radius": 5}),
+        (brush, {"points": [[-60, -60], [-40, -80]], "radius": 5}),  # the whole stroke misses the image
+        (shape, {"shape": "polygon", "points": [[0, 0], [1e10, 0], [0, 100]]}),
+        (shape, {"shape": "polygon", "points": [[600, 600], [700, 600], [600, 700]]}),
+        (shape, {"shape": "rectangle", "box": [600, 10, 50, 50]}),
+        (shape, {"shape": "rectangle", "box": [-100, -100, 50, 50]}),
+        (shape, {"shape": "ellipse", "box": [10, 600, 50, 50]}),
+        (shape, {"shape": "ellipse", "box": [0, 0, 1e10, 1e10]}),
+    ]
+    for url, body in cases:
+        r = client.post(url, json=body)
+        assert r.status_code == 422, (body, r.status_code, r.text)
+        assert "outside the image (512x512)" in detail(r), (body, detail(r))
+    # nothing changed, and the connection still answers
+    s = client.get(f"/api/sessions/{sid}").json()
+    assert s["version"] == 0 and s["mask_pixels"] == 0
+    assert client.get("/api/health").json()["ok"]
+
+
+def test_strokes_and_shapes_past_the_edge_select_what_is_inside(client, session, tmp_path):
+    sid = session["id"]
+    client.post(f"/api/sessions/{sid}/brush", json={"points": [[480, 100], [700, 100]], "radius": 3})
+    m = mask_of(client, sid, tmp_path)
+    assert m[100, 480:].all() and m[97:104, 505].all() and m.sum() == m[97:104, 477:].sum()
+    client.post(f"/api/sessions/{sid}/mask/clear")
+    s = client.post(f"/api/sessions/{sid}/shape", json={"shape": "polygon", "points": [[-256, 0], [768, 0], [-256, 1024]]}).json()
+    m = mask_of(client, sid, tmp_path)
+    yy, xx = np.mgrid[0:512, 0:512]
+    expected = xx + yy <= 768  # the part of the triangle inside the image
+    assert abs(int(m.sum()) - int(expected.sum())) < 600 and (m == expected).mean() > 0.995 and s["mask_pixels"] == m.sum()
+    client.post(f"/api/sessions/{sid}/mask/clear")
+    r = client.post(f"/api/sessions/{sid}/shape", json={"shape": "rectangle", "box": [500, 500, 1e10, 1e10]}).json()
+    assert r["mask_pixels"] == 12 * 12
+
+
+def test_out_of_memory_is_one_line_507(client, session, monkeypatch):
+    from retouch.web import imaging
+
+    def fails(*args, **kwargs):  # what OpenCV raises when an allocation fails under a memory limit
+        raise cv2.error("OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 3145728000 bytes in function 'OutOfMemoryError'\n")
+
+    monkeypatch.setattr(imaging, "stroke_mask", fails)
+    r = client.post(f"/api/sessions/{session['id']}/brush", json={"points": [[10, 10]], "radius": 3})
+    assert r.status_code == 507 and detail(r).startswith("out of memory: ") and "\n" not in detail(r)
+    assert "Insufficient" not in detail(r)
+    assert client.get("/api/health").json()["ok"]

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ..validate import is_out_of_memory, out_of_memory_text
 from .service import ApiError, one_line
 
 __all__ = ["Guard", "add_error_handlers"]
@@ -105,5 +106,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        if is_out_of_memory(exc):  # MemoryError, or OpenCV's "Insufficient memory": one line, not OpenCV's text
+            return JSONResponse({"detail": out_of_memory_text(exc, "try a smaller image, or select less")}, status_code=507)
         log.error("internal error on %s %s\n%s", request.method, request.url.path, "".join(traceback.format_exception(exc)))
         return JSONResponse({"detail": one_line(f"internal error ({type(exc).__name__}: {exc}); the server keeps running")}, status_code=500)

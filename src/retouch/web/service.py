@@ -40,7 +40,7 @@ from .. import io, registry
 from ..pipeline import DEFAULT_INPAINT, fill
 from ..segment.clicks import ClickSession
 from ..segment.superpixels import superpixel_labels
-from ..validate import RetouchError, check_points
+from ..validate import RetouchError, check_points, is_out_of_memory, out_of_memory_text
 from . import imaging
 from .config import WebConfig
 from .models import (
@@ -321,6 +321,9 @@ class Service:
         with s.lock:
             self._not_busy(s)
             t0 = time.perf_counter()
+            _within_reach(req.points, s.shape, req.radius, "the brush stroke")
+            if _misses(req.points, s.shape, req.radius):
+                raise ApiError(422, f"the brush stroke is outside the image ({_size(s.shape)}); nothing would change")
             stroke = imaging.stroke_mask(s.shape, req.points, req.radius)
             s.click_run = None
             what = "brush" if req.mode == "add" else "eraser"
@@ -510,6 +513,37 @@ class Service:
         return s.clicks.add(req.x, req.y, req.positive)
 
 
+def _size(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]}"
+
+
+def _within_reach(points: Any, shape: tuple[int, int], radius: float, what: str) -> None:
+    """Refuse (422) coordinates past the image by more than its own size (and ``radius``).
+
+    A stroke or lasso dragged past the edge is fine; a point far beyond
+    anything the page can send is not (and its pixel coordinates would
+    overflow OpenCV's drawing, which works in 32-bit fixed point).
+    """
+    h, w = shape
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    reach_x, reach_y = w + radius, h + radius
+    far = (pts[:, 0] < -reach_x) | (pts[:, 0] > w + reach_x) | (pts[:, 1] < -reach_y) | (pts[:, 1] > h + reach_y)
+    if far.any():
+        x, y = pts[np.argmax(far)]
+        raise ApiError(
+            422, f"{what} reaches ({x:g}, {y:g}), far outside the image ({_size(shape)}); "
+            "give points in image pixels, at most one image width or height past its edges"
+        )
+
+
+def _misses(points: Any, shape: tuple[int, int], radius: float) -> bool:
+    """Whether the points' bounding box, grown by ``radius``, misses the image entirely."""
+    h, w = shape
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    (x0, y0), (x1, y1) = pts.min(axis=0) - radius, pts.max(axis=0) + radius
+    return bool(x1 < 0 or y1 < 0 or x0 >= w or y0 >= h)
+
+
 def _draw_shape(req: ShapeRequest, shape: tuple[int, int]) -> np.ndarray:
     """The rectangle, ellipse (in its box) or polygon of ``req`` as a bool mask of ``shape``."""
     h, w = shape
@@ -520,6 +554,13 @@ def _draw_shape(req: ShapeRequest, shape: tuple[int, int]) -> np.ndarray:
         x, y, bw, bh = req.box
         if bw <= 0 or bh <= 0:
             raise ApiError(422, f"the box must have a positive width and height, got {bw:g}x{bh:g}")
+        if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
+            raise ApiError(
+                422, f"the {req.shape}'s box ({x:g}, {y:g}, {bw:g}, {bh:g}) lies outside the image ({_size(shape)}); "
+                "give x, y, width, height in pixels inside it"
+            )
+        if req.shape == "ellipse":
+            _within_reach([(x, y), (x + bw, y + bh)], shape, 0, f"the {req.shape}'s box")
         if req.shape == "rectangle":
             x0, y0 = max(0, int(math.floor(x))), max(0, int(math.floor(y)))
             x1, y1 = min(w, int(math.ceil(x + bw))), min(h, int(math.ceil(y + bh)))
@@ -529,6 +570,9 @@ def _draw_shape(req: ShapeRequest, shape: tuple[int, int]) -> np.ndarray:
     else:
         if not req.points or len(req.points) < 3:
             raise ApiError(422, "a polygon needs at least 3 points")
+        _within_reach(req.points, shape, 0, "the polygon")
+        if _misses(req.points, shape, 0):
+            raise ApiError(422, f"the polygon is outside the image ({_size(shape)}); nothing would be selected")
         pts = np.round(np.asarray(req.points, np.float64) * 16).astype(np.int32)
         cv2.fillPoly(canvas, [pts], 1, cv2.LINE_8, 4)
     return canvas.astype(bool)
@@ -554,10 +598,11 @@ def run_fill(s: Session, job: Job, settings: dict[str, Any], feather: float, mas
         job.status = "done"
     except RetouchError as e:
         job.error, job.status = one_line(str(e)), "error"
-    except MemoryError:
-        job.error, job.status = "not enough memory to fill this mask; select less or use a lighter method", "error"
     except Exception as e:  # a bug in a method must not take the server down
-        log.error("fill with %s failed\n%s", job.method, traceback.format_exc())
-        job.error, job.status = one_line(f"internal error in {job.method} ({type(e).__name__}: {e})"), "error"
+        if is_out_of_memory(e):
+            job.error, job.status = out_of_memory_text(e, "select less or use a lighter method"), "error"
+        else:
+            log.error("fill with %s failed\n%s", job.method, traceback.format_exc())
+            job.error, job.status = one_line(f"internal error in {job.method} ({type(e).__name__}: {e})"), "error"
     finally:
         job.finished = time.monotonic()
