@@ -22,7 +22,7 @@ Peer cases that cannot transfer, and why:
 - ``test_two_connectivity_holes``: holes are always 4-connected in
   ``fill_holes`` (so an 8-connected mask encloses them); there is no
   connectivity setting.
-- ``Test_remove_near_objects`` (every case, 87 with parameters):
+- ``Test_remove_near_objects`` (every case, 86 with parameters):
   ``remove_objects_by_distance`` has no counterpart in retouch.
 """
 
