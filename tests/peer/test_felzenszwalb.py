@@ -1,5 +1,5 @@
 """scikit-image 0.26 ``segmentation/tests/test_felzenszwalb.py``, re-pointed at
-``retouch.segment.superpixel_labels(..., algorithm="felzenszwalb")``.
+``retouch.segment.superpixels.superpixel_labels(..., algorithm="felzenszwalb")``.
 
 scikit-image's default ``scale`` is 1, retouch's 100 (segments a person can
 click on in a photo): the ports pass ``scale=1``, the peer's value.
@@ -22,7 +22,7 @@ import pytest
 from skimage import data
 
 from retouch import RetouchError
-from retouch.segment import superpixel_labels
+from retouch.segment.superpixels import superpixel_labels
 
 
 def felzenszwalb(image, **kwargs):

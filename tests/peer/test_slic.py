@@ -1,5 +1,5 @@
 """scikit-image 0.26 ``segmentation/tests/test_slic.py``, re-pointed at
-``retouch.segment.superpixel_labels(..., algorithm="slic")``.
+``retouch.segment.superpixels.superpixel_labels(..., algorithm="slic")``.
 
 retouch's SLIC always clusters in CIE Lab (a grey picture is its L channel),
 with ``compactness`` in Lab units, connectivity enforced, and labels from 0:
@@ -42,7 +42,7 @@ import numpy as np
 import pytest
 from skimage import data, filters, img_as_float
 
-from retouch.segment import superpixel_labels
+from retouch.segment.superpixels import superpixel_labels
 
 
 def slic(image, **kwargs):

@@ -1,5 +1,5 @@
 """scikit-image 0.26 ``segmentation/tests/test_watershed.py`` against
-``retouch.segment.superpixel_labels(..., algorithm="watershed")``.
+``retouch.segment.superpixels.superpixel_labels(..., algorithm="watershed")``.
 
 retouch's watershed is a superpixel method for photos: it floods the Lab
 colour gradient of the picture it is given, from markers it makes itself (a
@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from retouch.segment import superpixel_labels
+from retouch.segment.superpixels import superpixel_labels
 
 
 def watershed(image, **kwargs):
