@@ -64,12 +64,13 @@ def peer(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _restore(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    import retouch
+    """``retouch.restore`` with its defaults, and the mask it filled (the recipe it runs)."""
+    from retouch.pipeline import recipe_for_restore
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out, mask = retouch.restore(image, return_mask=True)
-    return out, np.asarray(mask).astype(bool) if np.asarray(mask).dtype == bool else np.asarray(mask) > 0
+        result = recipe_for_restore().apply(image)
+    return result.image, np.asarray(result.mask, bool)
 
 
 def _fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
