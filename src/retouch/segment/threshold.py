@@ -105,8 +105,9 @@ def threshold(
     its dtype, so a 16-bit scan gets the same mask as its 8-bit copy and a
     float copy the same as the uint8 one (scikit-image instead bins a float
     or uint16 image between its own minimum and maximum). On a grey uint8
-    image the thresholds are scikit-image's exactly. Two multi-Otsu classes
-    are Otsu's split. The adaptive thresholds use a box or a
+    image the thresholds are scikit-image's exactly. An RGB picture is
+    thresholded on its luminance (scikit-image pools the three channels'
+    values). Two multi-Otsu classes are Otsu's split. The adaptive thresholds use a box or a
     Gaussian window (sigma = ``(block_size - 1) / 6``, as scikit-image's
     ``threshold_local``) with reflected borders. A constant image has no
     pixel above its Otsu threshold, so the mask is empty.
