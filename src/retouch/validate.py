@@ -118,7 +118,9 @@ def check_image(image: Any, name: str = "image") -> np.ndarray:
     [0, 1]). float64 is accepted when its values are in [0, 1] and returned
     as float32 (the fills give float64 back; see :func:`retouch.inpaint.fill`);
     bool images and NumPy masked arrays are refused. The message for any
-    other dtype says how to convert it, from the values it holds.
+    other dtype says how to convert it, from the values it holds. 3-D
+    volumes, channel-first (``C x H x W``) arrays and images with other than
+    1, 3 or 4 channels are not supported, and the message says which it saw.
     """
     _refuse_masked(image, name)
     if not isinstance(image, np.ndarray):
