@@ -76,7 +76,7 @@ def test_each_hole_gets_its_method(small):
     # the scratch is the mean of Telea and Navier-Stokes with the whole mask
     half_sum = (telea(small, m).astype(float) + navier_stokes(small, m)) / 2
     assert np.abs(out[thin] - half_sum[thin]).max() <= 0.5 + 1e-6
-    # the wide hole: patchmatch on the image whose scratch is already filled, with the diffusion's structure
+    # the wide hole: patchmatch on the image whose scratch is already filled
     pre = small.copy()
     pre[thin] = out[thin]
     assert (out[wide] == _wide_fill(pre, m, wide, seed=2)[wide]).all()

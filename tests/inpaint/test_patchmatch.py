@@ -228,3 +228,42 @@ def test_quality_on_photo(chelsea):
     mse = ((out[mask].astype(float) - img[mask]) ** 2).mean()
     assert 10 * np.log10(255**2 / mse) > 18
     assert _detail(out, img, mask) > 0.6
+
+
+def test_blend_seam_removes_a_brightness_step():
+    # a periodic texture; the hole is filled with an exact copy of the texture one
+    # period to the left, but 40 grey levels too bright: the seam blend takes the
+    # step out (the offset is constant, so its smooth interpolation is exact)
+    from retouch.inpaint.patchmatch import _blend_seam, _targets
+
+    rng = np.random.default_rng(0)
+    tile = cv2.GaussianBlur(rng.uniform(0, 160, (40, 40)).astype(np.float32), (0, 0), 1.5)
+    img = np.tile(tile, (3, 4))[..., None]  # 120 x 160
+    hole = np.zeros(img.shape[:2], bool)
+    hole[50:75, 90:120] = True
+    r = 3
+    ty, tx, tindex = _targets(hole, r)
+    sy, sx = ty.copy(), tx - 40  # one period to the left: the same pixels
+    filled = img.copy()
+    filled[hole] = img[hole] + 40
+    out = _blend_seam(filled, hole, tindex, sy, sx)
+    assert np.abs(out[hole] - img[hole]).max() < 2.0  # was 40
+    assert (out[~hole] == img[~hole]).all()
+    # a seam-free fill is left as it is
+    same = _blend_seam(img.copy(), hole, tindex, sy, sx)
+    assert np.abs(same[hole] - img[hole]).max() < 1e-3
+
+
+def test_source_cost_grows_with_the_square_of_the_distance():
+    # the locality prior: nothing at the hole, _LOCALITY per compared value at one
+    # hole size (sqrt of its area) away, four times that at twice the distance
+    from retouch.inpaint.patchmatch import _LOCALITY, _source_cost
+
+    hole = np.zeros((200, 200), bool)
+    hole[90:110, 90:110] = True  # 20 x 20: one hole size is 20 px
+    cost = _source_cost(hole, 5, 3)
+    per = _LOCALITY * 49 * 5
+    assert _LOCALITY > 0 and (cost[hole] == 0).all()
+    assert cost[100, 130] == pytest.approx(per, rel=0.1)  # 20 px right of the hole
+    assert cost[100, 150] == pytest.approx(4 * per, rel=0.1)  # 40 px
+    assert cost[100, 111] < cost[100, 120] < cost[100, 150]

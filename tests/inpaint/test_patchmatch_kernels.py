@@ -25,6 +25,13 @@ def _setup(seed: int, h: int = 24, w: int = 28, c: int = 3, r: int = 2):
     return img, m, hole, ty, tx, tindex, valid, sy, sx, r, c
 
 
+def _cost(kind: str, shape: tuple[int, int]) -> np.ndarray:
+    """A source cost: none, or one of the size of a patch distance, so that it changes matches."""
+    if kind == "zero":
+        return np.zeros(shape, np.int64)
+    return np.random.default_rng(5).integers(0, 60_000, shape).astype(np.int64)
+
+
 def test_xorshift_matches():
     s_k = s_r = 12345
     for _ in range(100):
@@ -34,11 +41,16 @@ def test_xorshift_matches():
 
 
 @pytest.mark.parametrize("c", [1, 3, 5])
-def test_patch_distances_match(c):
+@pytest.mark.parametrize("kind", ["zero", "random"])
+def test_patch_distances_match(c, kind):
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(0, c=c)
-    got = K.patch_distances(m, c, ty, tx, sy, sx, r)
-    want = R.patch_distances(m, c, ty, tx, sy, sx, r)
+    cost = _cost(kind, hole.shape)
+    got = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
+    want = R.patch_distances(m, c, ty, tx, sy, sx, r, cost)
     np.testing.assert_array_equal(got, want)
+    # the cost is added once per match
+    zero = K.patch_distances(m, c, ty, tx, sy, sx, r, _cost("zero", hole.shape))
+    np.testing.assert_array_equal(got - zero, cost[sy, sx])
 
 
 def test_patch_distance_hand_checked():
@@ -51,13 +63,15 @@ def test_patch_distance_hand_checked():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("iterations", [1, 2, 3])
-def test_nnf_search_matches_reference(seed, iterations):
+@pytest.mark.parametrize("kind", ["zero", "random"])
+def test_nnf_search_matches_reference(seed, iterations, kind):
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(seed)
-    d = K.patch_distances(m, c, ty, tx, sy, sx, r)
+    cost = _cost(kind, hole.shape)
+    d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
     sy_k, sx_k, d_k = sy.copy(), sx.copy(), d.copy()
     sy_r, sx_r, d_r = sy.copy(), sx.copy(), d.copy()
-    st_k = K.nnf_search(m, c, valid, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7)
-    st_r = R.nnf_search(m, c, valid, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7)
+    st_k = K.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7)
+    st_r = R.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7)
     assert st_k == st_r
     np.testing.assert_array_equal(sy_k, sy_r)
     np.testing.assert_array_equal(sx_k, sx_r)
@@ -65,7 +79,7 @@ def test_nnf_search_matches_reference(seed, iterations):
     # the search only improves, and every match is an allowed source
     assert (d_k <= d).all() and (d_k < d).any()
     assert valid[sy_k, sx_k].all()
-    np.testing.assert_array_equal(d_k, K.patch_distances(m, c, ty, tx, sy_k, sx_k, r))
+    np.testing.assert_array_equal(d_k, K.patch_distances(m, c, ty, tx, sy_k, sx_k, r, cost))
 
 
 def test_nnf_search_finds_exact_copy():
@@ -81,8 +95,9 @@ def test_nnf_search_finds_exact_copy():
     sy = np.full(ty.size, vy[0], np.int64)
     sx = np.full(ty.size, vx[0], np.int64)
     m = np.rint(img).astype(np.int16).reshape(h, -1)
-    d = K.patch_distances(m, 1, ty, tx, sy, sx, r)
-    K.nnf_search(m, 1, valid, ty, tx, tindex, sy, sx, d, r, 6, 32, 1)
+    cost = np.zeros((h, w), np.int64)
+    d = K.patch_distances(m, 1, ty, tx, sy, sx, r, cost)
+    K.nnf_search(m, 1, valid, cost, ty, tx, tindex, sy, sx, d, r, 6, 32, 1)
     assert np.mean(d == 0) > 0.95
 
 

@@ -65,24 +65,27 @@ def patch_distance(img, c, ay, ax, by, bx, r, limit):
 
 
 @njit(cache=True, nogil=True)
-def patch_distances(img, c, ty, tx, sy, sx, r):
-    """Distance of every target patch to its current match."""
+def patch_distances(img, c, ty, tx, sy, sx, r, cost):
+    """Distance of every target patch to its current match, plus the source's ``cost``."""
     n = ty.shape[0]
     d = np.empty(n, np.int64)
     big = np.int64(1) << 62
     for i in range(n):
-        d[i] = patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r, big)
+        d[i] = patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r, big) + cost[sy[i], sx[i]]
     return d
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _try(img, c, valid, i, cy, cx, ty, tx, sy, sx, d, r):
-    """Take source (cy, cx) for target i when it is valid and closer."""
+def _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r):
+    """Take source (cy, cx) for target i when it is valid and closer (distance plus the source's cost)."""
     if cy == sy[i] and cx == sx[i]:
         return False
     if not valid[cy, cx]:
         return False
-    dist = patch_distance(img, c, ty[i], tx[i], cy, cx, r, d[i])
+    extra = cost[cy, cx]
+    if extra >= d[i]:
+        return False
+    dist = patch_distance(img, c, ty[i], tx[i], cy, cx, r, d[i] - extra) + extra
     if dist < d[i]:
         d[i] = dist
         sy[i] = cy
@@ -92,14 +95,15 @@ def _try(img, c, valid, i, cy, cx, ty, tx, sy, sx, d, r):
 
 
 @njit(cache=True, nogil=True)
-def nnf_search(img, c, valid, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed):
+def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed):
     """PatchMatch (Barnes et al. 2009): propagation and random search, in place.
 
     Odd passes scan in raster order and propagate from the left and upper
     neighbours; even passes scan backwards from the right and lower ones. After
     the propagation step each target samples sources at exponentially
     shrinking distances (``max_radius``, half of it, ... 1) around its best
-    match. Returns the generator state after the last draw.
+    match. A source's ``cost`` (``H x W`` int64) is added to its distance.
+    Returns the generator state after the last draw.
     """
     h, w = valid.shape
     n = ty.shape[0]
@@ -122,14 +126,14 @@ def nnf_search(img, c, valid, ty, tx, tindex, sy, sx, d, r, iterations, max_radi
                 if k >= 0:
                     cx = sx[k] + step
                     if lo_x <= cx <= hi_x:
-                        _try(img, c, valid, i, sy[k], cx, ty, tx, sy, sx, d, r)
+                        _try(img, c, valid, cost, i, sy[k], cx, ty, tx, sy, sx, d, r)
             py = y - step
             if 0 <= py < h:
                 k = tindex[py, x]
                 if k >= 0:
                     cy = sy[k] + step
                     if lo_y <= cy <= hi_y:
-                        _try(img, c, valid, i, cy, sx[k], ty, tx, sy, sx, d, r)
+                        _try(img, c, valid, cost, i, cy, sx[k], ty, tx, sy, sx, d, r)
             # random search around the best match, radius halving down to 1
             rad = max_radius
             while rad >= 1:
@@ -139,7 +143,7 @@ def nnf_search(img, c, valid, ty, tx, tindex, sy, sx, d, r, iterations, max_radi
                 cx = sx[i] + state % (2 * rad + 1) - rad
                 cy = min(max(cy, lo_y), hi_y)
                 cx = min(max(cx, lo_x), hi_x)
-                _try(img, c, valid, i, cy, cx, ty, tx, sy, sx, d, r)
+                _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r)
                 rad //= 2
     return state
 

@@ -33,12 +33,15 @@ def patch_distance(img: np.ndarray, c: int, ay: int, ax: int, by: int, bx: int, 
     return int((diff * diff).sum())
 
 
-def patch_distances(img, c, ty, tx, sy, sx, r) -> np.ndarray:
-    """Distance of every target patch to its current match."""
-    return np.array([patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r) for i in range(len(ty))], dtype=np.int64)
+def patch_distances(img, c, ty, tx, sy, sx, r, cost) -> np.ndarray:
+    """Distance of every target patch to its current match, plus the source's ``cost``."""
+    return np.array(
+        [patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r) + int(cost[sy[i], sx[i]]) for i in range(len(ty))],
+        dtype=np.int64,
+    )
 
 
-def nnf_search(img, c, valid, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed) -> int:
+def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed) -> int:
     """PatchMatch propagation and random search, in place, in the kernel's order."""
     h, w = valid.shape
     n = len(ty)
@@ -48,9 +51,9 @@ def nnf_search(img, c, valid, ty, tx, tindex, sy, sx, d, r, iterations, max_radi
     def attempt(i: int, cy: int, cx: int) -> None:
         if (cy == sy[i] and cx == sx[i]) or not valid[cy, cx]:
             return
-        cost = patch_distance(img, c, ty[i], tx[i], cy, cx, r)
-        if cost < d[i]:
-            d[i], sy[i], sx[i] = cost, cy, cx
+        total = patch_distance(img, c, ty[i], tx[i], cy, cx, r) + int(cost[cy, cx])
+        if total < d[i]:
+            d[i], sy[i], sx[i] = total, cy, cx
 
     for it in range(iterations):
         step = 1 if it % 2 == 0 else -1

@@ -39,6 +39,21 @@ What the fill does, level by level:
    2014); these are voted into the hole like colour, and stop the search from
    settling on flat patches, the classic way Wexler-type fills turn to blur.
 
+5. **Nearer sources preferred.** Copying from a pixel costs, on top of the
+   patch distance, ``_LOCALITY`` (50) per compared value at one hole size
+   (the square root of the hole's area) from the hole, growing with the square
+   of the distance: of two equally good sources the nearer wins, so a
+   removed car's dark shadow is continued from the road beside it rather than
+   from a dark fir far away. On 16 DAVIS tuning frames a blind judge ranked
+   the fill with it above the one without in 11.
+6. **Seam blending.** The finished fill is moved by a smooth offset so that
+   its border agrees with its surroundings as the sources agreed with their
+   own neighbours (the gradient-domain idea of Pérez et al. 2003, see
+   :func:`_blend_seam`). On 12 moved masks of DAVIS tuning frames the seam
+   figure (gradient jump across the border against the ring outside; the
+   truth's is 0.99) fell from 1.68 to 1.18, PyPatchMatch's 1.20, and hole
+   PSNR rose by 0.2 dB.
+
 Removed after blind judging on real object removals (DAVIS 345 tuning frames,
 ``benchmarks/remove_objects.py``): a structure step that took the coarse
 shading of the fill from a diffusion fill (it imprinted the hole's shape and
@@ -75,6 +90,8 @@ _FINE_RADIUS = 0  # px: random search radius on the finest level (0: propagation
 _KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
 _KNOWN_FRACTION = 0.1  # a coarse pixel is known when this share of its footprint's weight is (0.5 copied stray structure into thin tall holes)
 _MAX_PASSES = 4  # PatchMatch passes per round on the coarsest levels
+_LOCALITY = 50.0  # cost per value, in squared 0..255 units, of a source one hole-size away (grows with the square)
+_SEAM_SIGMA = 3.0  # px: the seam correction is smoothed along the hole's border this much (0: no seam blending)
 _DETAIL_SIGMA = 2.5  # px: in the last vote, finer detail than this comes from the matched pixel, not the mean
 
 
@@ -267,6 +284,78 @@ def _carried_up(prev, ty, tx, valid, r, rng) -> tuple[np.ndarray, np.ndarray, np
     return sy, sx, ok
 
 
+def _blend_seam(
+    out: np.ndarray, hole: np.ndarray, tindex: np.ndarray, sy: np.ndarray, sx: np.ndarray, allowed: np.ndarray | None = None
+) -> np.ndarray:
+    """Take the seam out of a fill: a smooth offset that makes the border agree with its surroundings.
+
+    The gradient-domain idea of Perez et al. (2003), done cheaply. At each
+    hole pixel ``p`` next to a known pixel ``q``, the fill should differ from
+    ``q`` as its source ``s(p)`` differs from the source's own neighbour
+    ``s(p) + (q - p)``; the mismatch is measured there, smoothed along the
+    border (``_SEAM_SIGMA``), and spread over the hole by a smooth (Navier-Stokes)
+    interpolation, then added to the fill. The texture stays; only the low
+    frequencies move, so a brighter or tinted patch no longer shows its edge.
+    Only known pixels that may be copied from (``allowed``) serve as ``q``.
+    """
+    if allowed is None:
+        allowed = ~hole
+    h, w = hole.shape
+    c = out.shape[2]
+    k = tindex[hole]
+    hy, hx = np.nonzero(hole)
+    has = k >= 0
+    hy, hx, k = hy[has], hx[has], k[has]
+    syp, sxp = sy[k], sx[k]
+    num = np.zeros((h, w, c), np.float32)
+    cnt = np.zeros((h, w), np.float32)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        qy, qx = hy + dy, hx + dx
+        inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
+        sel = np.flatnonzero(inside)
+        sel = sel[allowed[qy[sel], qx[sel]]]
+        if sel.size == 0:
+            continue
+        py, px = hy[sel], hx[sel]
+        want = out[qy[sel], qx[sel]] + out[syp[sel], sxp[sel]] - out[syp[sel] + dy, sxp[sel] + dx]
+        np.add.at(num, (py, px), want - out[py, px])
+        np.add.at(cnt, (py, px), 1.0)
+    border = cnt > 0
+    if not border.any():
+        return out
+    # the mismatch, averaged over each pixel's known neighbours, then smoothed along the border
+    sig = np.float32(_SEAM_SIGMA)
+    wsum = cv2.GaussianBlur(border.astype(np.float32), (0, 0), sig)
+    msum = cv2.GaussianBlur(num / np.maximum(cnt, 1)[..., None], (0, 0), sig).reshape(h, w, c)
+    # (outside the hole too, so that the interpolation below reads offsets, not zeros, beyond the border)
+    near = wsum > 1e-3
+    offset = np.zeros((h, w, c), np.float32)
+    offset[near] = msum[near] / wsum[near][:, None]
+    inner = (hole & ~border).view(np.uint8)
+    out = out.copy()
+    for ch in range(c):
+        plane = np.ascontiguousarray(offset[..., ch])
+        if inner.any():
+            plane = cv2.inpaint(plane, inner, 3, cv2.INPAINT_NS)
+        out[..., ch][hole] += plane[hole]
+    return out
+
+
+def _source_cost(hl: np.ndarray, channels: int, r: int) -> np.ndarray:
+    """What copying from each pixel costs on top of the patch distance: a locality prior.
+
+    ``_LOCALITY`` per compared value at one hole size (the square root of the
+    hole's area) from the hole, growing with the square of the distance, so
+    that of two equally good sources the nearer one wins.
+    """
+    if _LOCALITY <= 0:
+        return np.zeros(hl.shape, np.int64)
+    dist = cv2.distanceTransform((~hl).view(np.uint8), cv2.DIST_L2, 3)
+    size = max(1.0, math.sqrt(float(hl.sum())))
+    per = _LOCALITY * (2 * r + 1) ** 2 * channels
+    return np.rint(per * (dist / size) ** 2).astype(np.int64)
+
+
 def _vote_into(img, hy, hx, tindex, sy, sx, wts, r) -> None:
     """Replace the hole pixels of ``img`` (all channels) by the weighted vote of their patches."""
     vals = np.empty((hy.size, img.shape[2]), np.float32)
@@ -283,9 +372,10 @@ def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None):
     hy, hx = (a.astype(np.int64) for a in np.nonzero(hl))
     ty, tx, tindex = _targets(hl, r)
     sy, sx, ok = _carried_up(prev, ty, tx, valid, r, rng)
+    cost = _source_cost(hl, img.shape[2], r)
     if ok.any():
         # the coarser matches, scaled up, voted at this resolution
-        d = K.patch_distances(_match_image(img), img.shape[2], ty, tx, sy, sx, r)
+        d = K.patch_distances(_match_image(img), img.shape[2], ty, tx, sy, sx, r, cost)
         _vote_into(img, hy, hx, tindex, sy, sx, _weights(d, npix), r)
     n_em, n_pm = _schedule(lvl, iterations)
     # random search over the whole image, except on the finest level, where
@@ -293,8 +383,8 @@ def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None):
     radius = _FINE_RADIUS if lvl == 0 else max(hh, ww)
     for em in range(n_em):
         m = _match_image(img)
-        d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r)
-        K.nnf_search(m, img.shape[2], valid, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)))
+        d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r, cost)
+        K.nnf_search(m, img.shape[2], valid, cost, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)))
         if lvl == 0 and em == n_em - 1 and allowed is not None:
             _vote_with_detail(img, hy, hx, tindex, sy, sx, _weights(d, npix), r, allowed)
         else:
@@ -357,7 +447,10 @@ def _core(
         valid = valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r)
         prev = _level(imgs[lvl], holes[lvl], valid, prev, lvl, r, npix, iterations, rng, alloweds[0] if lvl == 0 else None)
 
-    out = prev[3][..., :c] / np.float32(255.0)
+    out = prev[3][..., :c]
+    if _SEAM_SIGMA > 0 and prev[0] is not None:
+        out = _blend_seam(out, hole, prev[0], prev[1], prev[2], allowed)
+    out = out / np.float32(255.0)
     if color.ndim == 2:
         out = out[..., 0]
     return from_float(out, color.dtype)
@@ -388,7 +481,8 @@ def patchmatch(
     the PatchMatch search of Barnes et al. (2009): on each level of a pyramid
     it alternates a nearest-neighbour search for every patch over the hole and
     a weighted vote of those patches into the hole pixels, starting from the
-    coarser level's matches. Use it for holes wider than a few pixels, where diffusion fills
+    coarser level's matches, preferring sources near the hole; the seam is
+    then blended away in the gradient domain. Use it for holes wider than a few pixels, where diffusion fills
     (:func:`telea`) blur; :func:`auto` picks per hole.
 
     Parameters
@@ -448,6 +542,9 @@ def patchmatch(
     A. Newson, A. Almansa, M. Fradet, Y. Gousseau, P. Pérez, "Video Inpainting
     of Complex Scenes", SIAM J. Imaging Sciences 7(4), 2014.
     :DOI:`10.1137/140954933`
+
+    P. Pérez, M. Gangnet, A. Blake, "Poisson Image Editing", ACM TOG 22(3)
+    (SIGGRAPH), 2003. :DOI:`10.1145/882262.882269`
 
     Examples
     --------
