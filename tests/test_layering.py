@@ -74,24 +74,61 @@ def _inside(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
+def _module_uses(tree: ast.AST, imports: list[tuple[int, str, str | None]]) -> list[tuple[int, str, str]]:
+    """``alias._name`` where ``alias`` is a retouch module this file imported: (line, module, attribute)."""
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                bound[a.asname or a.name] = a.name
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    bound[a.asname] = a.name
+    modules = {}
+    for _, target, name in imports:
+        if name is None:
+            modules[target] = target
+        elif _is_module(f"{target}.{name}"):
+            modules[next((k for k, v in bound.items() if v == name), name)] = f"{target}.{name}"
+    return [(node.lineno, modules[node.value.id], node.attr) for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules]
+
+
+def _is_module(name: str) -> bool:
+    path = SRC.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def violations(source: str, module: str, *, is_package: bool = False) -> list[str]:
     """What in ``source`` (the text of ``module``) breaks the layering, one line each."""
     out = []
     core = module.startswith("retouch") and not any(_inside(module, f) for f in FRONT_ENDS)
-    for line, target, name in _imports(ast.parse(source), module, is_package):
+    tree = ast.parse(source)
+    imports = _imports(tree, module, is_package)
+    for line, target, attr in _module_uses(tree, imports):
+        if target.startswith("retouch"):
+            out += _crossing(module, core, line, target, attr)
+    for line, target, name in imports:
         full = f"{target}.{name}" if name and name != "*" else target
         if core and any(_inside(full, f) or _inside(target, f) for f in FRONT_ENDS):
             out.append(f"{module}:{line}: the core imports the front end {full}")
-        if not target.startswith("retouch"):
-            continue
-        owner = _private_owner(target, name)
-        if owner is None:
-            continue
-        if not _inside(module, owner):
-            out.append(f"{module}:{line}: {full} is private to {owner}")
-        elif owner == "retouch" and not core:  # the root's private parts are the core's, not the front ends'
-            out.append(f"{module}:{line}: {full} is private to the core")
+        if target.startswith("retouch"):
+            out += _crossing(module, core, line, target, name)
     return out
+
+
+def _crossing(module: str, core: bool, line: int, target: str, name: str | None) -> list[str]:
+    """The complaint when ``module`` reaching ``target.name`` takes a private name out of its package."""
+    full = f"{target}.{name}" if name and name != "*" else target
+    owner = _private_owner(target, name)
+    if owner is None:
+        return []
+    if not _inside(module, owner):
+        return [f"{module}:{line}: {full} is private to {owner}"]
+    if owner == "retouch" and not core:  # the root's private parts are the core's, not the front ends'
+        return [f"{module}:{line}: {full} is private to the core"]
+    return []
 
 
 def _files() -> list[Path]:
@@ -130,6 +167,8 @@ def test_a_core_module_importing_a_front_end_is_caught(module, source):
         ("retouch.segment.clicks", "from .defects.specks import _medians"),
         ("retouch.web.app", "from ..pipeline import _something"),
         ("training.train_spots", "from retouch.segment.defects import trees as _t\nfrom retouch.inpaint import _base"),
+        ("retouch.web.service", "from .. import registry\nregistry._REGISTRY.clear()"),
+        ("retouch.cli", "from .inpaint import diffusion as d\nd._cv_inpaint"),
     ],
 )
 def test_a_private_name_crossing_a_package_is_caught(module, source):
@@ -144,6 +183,8 @@ def test_a_private_name_crossing_a_package_is_caught(module, source):
         ("retouch.web.app", "from ..pipeline import DEFAULT_INPAINT\nfrom ..validate import check_points"),
         ("retouch.batch.runner", "from .worker import process\nfrom .journal import Journal"),
         ("retouch.cli", "def f():\n    from .web import create_app\n"),
+        ("retouch.inpaint.auto", "from . import diffusion\ndiffusion._cv_inpaint"),
+        ("retouch.pipeline", "from . import registry\nregistry.error_text"),
     ],
 )
 def test_allowed_imports_pass(module, source):

@@ -185,7 +185,7 @@ class Step(BaseModel):
         except ValidationError as err:
             rest = [e for e in err.errors() if not (e["type"] == "missing" and e["loc"] and e["loc"][0] in self.from_inputs)]
             if rest:
-                raise RetouchError(registry._error_text(method, _Errors(rest))) from None
+                raise RetouchError(registry.error_text(method, _Errors(rest))) from None
         else:
             self.settings = {k: v for k, v in checked.kwargs().items() if k not in self.from_inputs}
         return self
@@ -542,7 +542,7 @@ class Recipe(BaseModel):
 
 
 class _Errors:
-    """Some of a ValidationError's errors, for :func:`registry._error_text`."""
+    """Some of a ValidationError's errors, for :func:`registry.error_text`."""
 
     def __init__(self, errors: list[Any]) -> None:
         self._errors = errors

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .validate import RetouchError
 
-__all__ = ["Method", "Kind", "KINDS", "register", "get", "names", "methods", "validate_settings"]
+__all__ = ["Method", "Kind", "KINDS", "register", "get", "names", "methods", "validate_settings", "error_text"]
 
 Kind = Literal["segment", "refine", "inpaint"]
 KINDS: tuple[str, ...] = ("segment", "refine", "inpaint")
@@ -271,7 +271,8 @@ def methods(kind: str | None = None) -> list[Method]:
     return [get(k, n) for k in kinds for n in names(k)]
 
 
-def _error_text(method: Method, err: ValidationError) -> str:
+def error_text(method: Method, err: ValidationError) -> str:
+    """One line naming each setting a :class:`pydantic.ValidationError` refused, what it got and what it takes."""
     parts = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "settings"
@@ -298,4 +299,4 @@ def validate_settings(method: Method, settings: dict[str, Any] | BaseModel | Non
     try:
         return method.settings.model_validate(settings)
     except ValidationError as err:
-        raise RetouchError(_error_text(method, err)) from None
+        raise RetouchError(error_text(method, err)) from None
