@@ -9,9 +9,9 @@ import pytest
 from skimage import data
 
 from retouch import io, registry
-from retouch.web.config import WebConfig
+from retouch.web.config import POINT_SETTINGS, WebConfig
 from retouch.web.models import ClickRequest, FillRequest, RefineRequest, SegmentRequest, ShapeRequest
-from retouch.web.service import POINT_SETTINGS, ApiError, Service, combine
+from retouch.web.service import ApiError, Service, combine
 from retouch.web.store import Job
 
 
@@ -61,9 +61,9 @@ def test_tools_combine_into_the_mask_and_undo_walks_back(svc, sid):
 
 def test_points_go_to_the_methods_own_setting(svc, sid):
     """region_grow takes seeds, color_range one point, grabcut foreground; threshold none."""
-    for method, setting in (("region_grow", "seeds"), ("color_range", "point"), ("grabcut", "foreground"), ("superpixels", "points")):
-        fields = registry.get("segment", method).settings.model_fields
-        assert next(n for n in POINT_SETTINGS if n in fields) == setting
+    for method, setting in POINT_SETTINGS.items():
+        assert setting in registry.get("segment", method).settings.model_fields, (method, setting)
+    assert POINT_SETTINGS == {"region_grow": "seeds", "color_range": "point", "grabcut": "foreground", "superpixels": "points"}
     with pytest.raises(ApiError) as e:
         svc.segment(sid, SegmentRequest(method="threshold", points=[(1, 2)]))
     assert e.value.status == 422 and "does not take points" in e.value.message

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["WebConfig", "TOOLS", "DETECTORS", "LOOPBACK_NAMES", "available_tools"]
+__all__ = ["WebConfig", "TOOLS", "DETECTORS", "POINT_SETTINGS", "LOOPBACK_NAMES", "available_tools"]
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -48,6 +48,11 @@ TOOLS: list[dict[str, Any]] = [
     {"id": "eraser", "label": "Eraser", "key": "e", "method": None, "hint": "Erase from the mask; [ and ] change the size."},
 ]
 """The page's tools; ``method`` is the segment method a tool runs (None: drawn on the page)."""
+
+POINT_SETTINGS = {"region_grow": "seeds", "color_range": "point", "superpixels": "points", "grabcut": "foreground"}
+"""The setting of each segment method that takes the points clicked on the page (a segment
+request's ``points``): the wand's seeds, the colour pick's one point, the superpixels picked,
+GrabCut's sure foreground. A method not named here takes no points."""
 
 
 def available_tools() -> list[dict[str, Any]]:

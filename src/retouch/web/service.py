@@ -42,7 +42,7 @@ from ..segment.clicks import ClickSession
 from ..segment.superpixels import superpixel_labels
 from ..validate import RetouchError, check_points, is_out_of_memory, out_of_memory_text
 from . import imaging
-from .config import WebConfig
+from .config import POINT_SETTINGS, WebConfig
 from .models import (
     BrushRequest,
     ClickRequest,
@@ -55,13 +55,9 @@ from .models import (
 )
 from .store import Job, Session, SessionGone, SessionStore
 
-__all__ = ["ApiError", "Service", "combine", "one_line", "POINT_SETTINGS"]
+__all__ = ["ApiError", "Service", "combine", "one_line"]
 
 log = logging.getLogger("retouch.web")
-
-POINT_SETTINGS = ("seeds", "points", "foreground", "point")
-"""Where a segment request's points go: the first of these settings the method has
-(region_grow's seeds, superpixels' points, grabcut's foreground, color_range's point)."""
 
 
 class ApiError(Exception):
@@ -467,7 +463,7 @@ class Service:
 
     @staticmethod
     def _ui_inputs(m: registry.Method, req: SegmentRequest) -> dict[str, Any]:
-        """The request's box and points as the method's settings (see :data:`POINT_SETTINGS`)."""
+        """The request's box and points as the method's settings (the points go where :data:`~retouch.web.config.POINT_SETTINGS` says)."""
         fields = m.settings.model_fields
         given: dict[str, Any] = {}
         if req.box is not None:
@@ -475,7 +471,7 @@ class Service:
                 raise ApiError(422, f"segment method '{m.name}' does not take a box")
             given["box"] = tuple(req.box)
         if req.points:
-            name = next((n for n in POINT_SETTINGS if n in fields), None)
+            name = POINT_SETTINGS.get(m.name)
             if name is None:
                 raise ApiError(422, f"segment method '{m.name}' does not take points")
             given[name] = tuple(req.points[0]) if name == "point" else [tuple(p) for p in req.points]
