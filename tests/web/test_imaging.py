@@ -111,3 +111,14 @@ def test_encode_keeps_16_bit_and_exif(tmp_path):
     mask = np.zeros((5, 6), bool)
     mask[1, 2] = True
     assert (decode(imaging.encode_mask(mask)) == mask * 255).all()
+
+
+def test_stroke_far_past_the_edge_draws_what_is_inside():
+    """A stroke to a point 10^5 px off the image (the pointer off a zoomed-out picture) is cut, not overflowed."""
+    far = imaging.stroke_mask((50, 80), [(10, 25), (100_000, 25)], 3)
+    near = imaging.stroke_mask((50, 80), [(10, 25), (90, 25)], 3)
+    assert np.array_equal(far, near) and far[22:29, 10:].all()
+    assert not imaging.stroke_mask((50, 80), [(-500, -500), (-400, -600)], 3).any()
+    diagonal = imaging.stroke_mask((50, 80), [(-1000, -1000), (1000, 1000)], 2)
+    yy, xx = np.mgrid[0:50, 0:80]
+    assert diagonal[np.abs(yy - xx) <= 1].all() and not diagonal[np.abs(yy - xx) >= 4].any()

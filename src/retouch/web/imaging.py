@@ -204,14 +204,51 @@ def stroke_mask(shape: tuple[int, int], points: list[tuple[float, float]], radiu
     canvas = np.zeros((h, w), np.uint8)
     shift = 4  # sub-pixel precision of OpenCV's drawing
     f = 1 << shift
-    pts = [(int(round(x * f)), int(round(y * f))) for x, y in points]
     r = max(0, int(round(radius * f)))
     thickness = max(1, int(round(2 * radius)))
-    for i, p in enumerate(pts):
-        cv2.circle(canvas, p, r, 1, -1, cv2.LINE_8, shift)
+    # Only what lies within the brush's reach of the image is drawn: a segment is cut to the image
+    # grown by the radius (and 2 px), so coordinates stay small for OpenCV's fixed-point drawing.
+    box = (-radius - 2.0, -radius - 2.0, w + radius + 2.0, h + radius + 2.0)
+
+    def fixed(x: float, y: float) -> tuple[int, int]:
+        return int(round(x * f)), int(round(y * f))
+
+    for i, (x, y) in enumerate(points):
+        if box[0] <= x <= box[2] and box[1] <= y <= box[3]:
+            cv2.circle(canvas, fixed(x, y), r, 1, -1, cv2.LINE_8, shift)
         if i:
-            cv2.line(canvas, pts[i - 1], p, 1, thickness, cv2.LINE_8, shift)
+            cut = _clip_segment(points[i - 1], (x, y), box)
+            if cut is not None:
+                cv2.line(canvas, fixed(*cut[0]), fixed(*cut[1]), 1, thickness, cv2.LINE_8, shift)
     return canvas.astype(bool)
+
+
+def _clip_segment(
+    a: tuple[float, float], b: tuple[float, float], box: tuple[float, float, float, float]
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The part of segment ``a``-``b`` inside ``box`` (x0, y0, x1, y1), or None (Liang-Barsky).
+
+    >>> _clip_segment((-10, 5), (30, 5), (0, 0, 20, 10))
+    ((0.0, 5.0), (20.0, 5.0))
+    >>> _clip_segment((-10, -5), (-1, -5), (0, 0, 20, 10)) is None
+    True
+    """
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, ax - box[0]), (dx, box[2] - ax), (-dy, ay - box[1]), (dy, box[3] - ay)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    return (float(ax + t0 * dx), float(ay + t0 * dy)), (float(ax + t1 * dx), float(ay + t1 * dy))
 
 
 # ---------------------------------------------------------------------------- files in

@@ -317,7 +317,7 @@ class Service:
         with s.lock:
             self._not_busy(s)
             t0 = time.perf_counter()
-            _within_reach(req.points, s.shape, req.radius, "the brush stroke")
+            _within_reach(req.points, s.shape, req.radius, "the brush stroke", reach=_STROKE_REACH)
             if _misses(req.points, s.shape, req.radius):
                 raise ApiError(422, f"the brush stroke is outside the image ({_size(s.shape)}); nothing would change")
             stroke = imaging.stroke_mask(s.shape, req.points, req.radius)
@@ -513,22 +513,30 @@ def _size(shape: tuple[int, ...]) -> str:
     return f"{shape[1]}x{shape[0]}"
 
 
-def _within_reach(points: Any, shape: tuple[int, int], radius: float, what: str) -> None:
-    """Refuse (422) coordinates past the image by more than its own size (and ``radius``).
+_STROKE_REACH = 1_000_000
+"""How far past the image's edges (in pixels) a brush stroke may go: the page sends the pointer's
+position unclamped, and at the smallest zoom (0.02) a pointer a few thousand screen pixels off the
+picture is some 10^5 image pixels away. Polygons and boxes arrive clamped, so they get one image size."""
+
+
+def _within_reach(points: Any, shape: tuple[int, int], radius: float, what: str, *, reach: float | None = None) -> None:
+    """Refuse (422) coordinates past the image's edges by more than ``reach`` (default: its own size) and ``radius``.
 
     A stroke or lasso dragged past the edge is fine; a point far beyond
-    anything the page can send is not (and its pixel coordinates would
-    overflow OpenCV's drawing, which works in 32-bit fixed point).
+    anything the page can send is not (and would overflow OpenCV's drawing,
+    which works in 32-bit fixed point).
     """
     h, w = shape
     pts = np.asarray(points, np.float64).reshape(-1, 2)
-    reach_x, reach_y = w + radius, h + radius
+    reach_x = (w if reach is None else reach) + radius
+    reach_y = (h if reach is None else reach) + radius
     far = (pts[:, 0] < -reach_x) | (pts[:, 0] > w + reach_x) | (pts[:, 1] < -reach_y) | (pts[:, 1] > h + reach_y)
     if far.any():
         x, y = pts[np.argmax(far)]
+        limit = "one image width or height" if reach is None else f"{reach:,.0f} pixels"
         raise ApiError(
             422, f"{what} reaches ({x:g}, {y:g}), far outside the image ({_size(shape)}); "
-            "give points in image pixels, at most one image width or height past its edges"
+            f"give points in image pixels, at most {limit} past its edges"
         )
 
 
