@@ -444,6 +444,7 @@ def remove(
 def restore(
     image: Path = typer.Argument(..., help="Image file (a scan, a photo with dust or a date stamp)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default IMAGE.restored.EXT)."),
+    damage: Optional[bool] = typer.Option(None, "--damage/--no-damage", help="Find damage as real scans show it: cracks, creases, hair, dust, foxing."),
     scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Find thin scratches and cracks."),
     spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Find dust and small blotches."),
     text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps."),
@@ -457,12 +458,12 @@ def restore(
 ) -> None:
     """Detect scratches, dust spots and overlaid text, and fill them.
 
-    All detectors run by default; naming some (--scratches, --spots, --text)
-    runs only those, and --no-X leaves one out.
+    All detectors run by default; naming some (--damage, --scratches, --spots,
+    --text) runs only those, and --no-X leaves one out.
     """
     from .pipeline import recipe_for_restore
 
-    flags = {"scratches": scratches, "spots": spots, "text": text}
+    flags = {"damage": damage, "scratches": scratches, "spots": spots, "text": text}
     if any(v is True for v in flags.values()):
         chosen = {k: bool(v) for k, v in flags.items()}
     else:

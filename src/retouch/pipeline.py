@@ -749,12 +749,12 @@ def recipe_for_remove(
 
 def recipe_for_restore(
     *, scratches: bool = True, spots: bool = True, text: bool = True, grow: float = 1, method: str | None = None,
-    spot_certainty: float | None = None,
+    spot_certainty: float | None = None, damage: bool = True,
 ) -> Recipe:
     """The :class:`Recipe` that :func:`restore` runs."""
-    steps = [name for name, on in (("scratches", scratches), ("spots", spots), ("text", text)) if on]
+    steps = [name for name, on in (("damage", damage), ("scratches", scratches), ("spots", spots), ("text", text)) if on]
     if not steps:
-        raise RetouchError("choose at least one detector: scratches, spots or text")
+        raise RetouchError("choose at least one detector: damage, scratches, spots or text")
     if spot_certainty is not None and not spots:
         raise RetouchError("spot_certainty is a setting of the spots detector, which is not chosen")
     refine = [{"method": "grow", "pixels": grow}] if grow else []
@@ -772,16 +772,19 @@ def restore(
     grow: float = 1,
     method: str | None = None,
     spot_certainty: float | None = None,
+    damage: bool = True,
     **removed: Any,
 ) -> np.ndarray:
-    """Find scratches, dust spots and overlaid text, and fill them.
+    """Find damage (cracks, creases, scratches, hair, dust, foxing), dust spots and overlaid text, and fill them.
 
     Parameters
     ----------
     image : ndarray
         Grey, RGB or RGBA; uint8, uint16 or float32.
-    scratches, spots, text : bool
-        Which detectors to run (all by default).
+    scratches, spots, text, damage : bool
+        Which detectors to run (all by default): :func:`retouch.segment.damage`
+        finds damage as real scans show it (trained on realistic damage),
+        the others the drawn kinds they are named for.
     grow : float
         Pixels to grow the detected mask by, so no fringe is left. Each
         detector already takes a pixel around what it finds; on CBSD68
@@ -806,7 +809,7 @@ def restore(
     """
     _refuse_removed("restore", removed)
     recipe = recipe_for_restore(scratches=scratches, spots=spots, text=text, grow=grow, method=method,
-                                spot_certainty=spot_certainty)
+                                spot_certainty=spot_certainty, damage=damage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmptyMaskWarning)
         return recipe.apply(image).image

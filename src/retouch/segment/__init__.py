@@ -8,7 +8,7 @@ image the superpixel tools pick from rather than a mask, stays in its module.)
 
 from .clicks import ClickSession, clicks
 from .color import color_range
-from .defects import scratches, spots, text
+from .defects import damage, scratches, spots, text
 from .edges import edges
 from .grabcut import grabcut
 from .region_grow import region_grow
@@ -17,5 +17,5 @@ from .threshold import threshold
 
 __all__ = [
     "threshold", "color_range", "edges", "region_grow", "superpixels", "grabcut",
-    "clicks", "ClickSession", "scratches", "spots", "text",
+    "clicks", "ClickSession", "scratches", "spots", "text", "damage",
 ]

@@ -3,7 +3,7 @@
 Each detector finds one kind of damage nobody wants to trace by hand and
 returns a bool ``H x W`` mask (True = damage), ready to grow a little and
 fill. They are registered as segment methods (``scratches``, ``spots``,
-``text``) and re-exported by :mod:`retouch.segment`.
+``text``, ``damage``) and re-exported by :mod:`retouch.segment`.
 
 The parts, in the order a photo goes through them:
 
@@ -15,9 +15,10 @@ The parts, in the order a photo goes through them:
 - :mod:`.glyphs`: colour modes, glyphs and lines of overlaid text;
 - :mod:`.trees`: loading the shipped tree models and what they say of a row;
 - :mod:`.speck_net`: the speck network (ONNX, run by ``cv2.dnn``);
+- :mod:`.damage_model`: what the ``damage`` detector reads of each pixel, and its two sets of trees;
 - ``models/``: the shipped model files, made by the scripts in ``training/``.
 """
 
-from .detectors import scratches, spots, text
+from .detectors import damage, scratches, spots, text
 
-__all__ = ["scratches", "spots", "text"]
+__all__ = ["scratches", "spots", "text", "damage"]

@@ -1,0 +1,150 @@
+"""retouch.segment.damage: cracks, hair and dust as real scans show them, found on real photos.
+
+The damage is drawn here (branching cracks as random walks, curled hairs,
+irregular dust, with OpenCV) over scikit-image's photos, so these tests need
+neither the benchmark data nor its film-dust scans. A detection counts when
+it lies within 2 px of the drawn damage, as in ``benchmarks/restore_real.py``.
+The peer is the median-filter "dust & scratches" of that benchmark (a pixel
+differing from its 5 x 5 median by more than 24 levels).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from retouch import RetouchError, registry
+from retouch.segment import damage
+from retouch.segment.defects import damage_model
+
+
+def _near(a: np.ndarray, b: np.ndarray, tol: float = 2) -> float:
+    if not a.any():
+        return 1.0
+    if not b.any():
+        return 0.0
+    return float((ndi.distance_transform_edt(~b)[a] <= tol).mean())
+
+
+def _f1(mask: np.ndarray, truth: np.ndarray) -> float:
+    p, r = _near(mask, truth), _near(truth, mask)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _peer(image: np.ndarray) -> np.ndarray:
+    med = cv2.medianBlur(image, 5)
+    return np.abs(image.astype(np.int16) - med.astype(np.int16)).max(axis=2) > 24
+
+
+def draw_real_damage(image: np.ndarray, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Branching white cracks (1 to 3 px, some with a dark rim), dark curled hairs and dust specks."""
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    s = 4
+    cracks = np.zeros((h * s, w * s), np.uint8)
+    rims = np.zeros_like(cracks)
+    for _ in range(3):
+        pts = [np.array([rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h])]
+        angle = rng.uniform(0, 2 * np.pi)
+        for _ in range(60):
+            angle += rng.normal(0, 0.35)
+            pts.append(pts[-1] + 3 * np.array([np.cos(angle), np.sin(angle)]))
+        p = np.round(np.array(pts) * s).astype(np.int32).reshape(-1, 1, 2)
+        width = int(rng.integers(1, 4))
+        cv2.polylines(rims, [p], False, 255, (width + 2) * s)
+        cv2.polylines(cracks, [p], False, 255, width * s)
+    hairs = np.zeros_like(cracks)
+    for _ in range(4):
+        c = np.array([rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h]) * s
+        t = np.linspace(0, rng.uniform(2, 5), 40)
+        r = rng.uniform(6, 14) * s
+        p = np.stack([c[0] + r * np.cos(t) * (1 + 0.2 * t), c[1] + r * np.sin(t)], 1).round().astype(np.int32)
+        cv2.polylines(hairs, [p.reshape(-1, 1, 2)], False, 255, s)
+    dust = np.zeros_like(cracks)
+    for _ in range(30):
+        cv2.circle(dust, (int(rng.uniform(0, w) * s), int(rng.uniform(0, h) * s)), int(rng.uniform(0.8, 3) * s), 255, -1)
+
+    def cover(c):
+        return cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
+
+    f = image.astype(np.float32)
+    f = f * (1 - 0.35 * cover(rims))
+    f = f * (1 - cover(cracks)) + 240 * cover(cracks)
+    f = f * (1 - 0.9 * cover(hairs)) + 15 * 0.9 * cover(hairs)
+    f = f * (1 - cover(dust)) + 235 * cover(dust)
+    out = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    truth = np.abs(out.astype(np.int16) - image.astype(np.int16)).max(axis=2) >= 10
+    return out, truth
+
+
+@pytest.fixture(scope="module")
+def cracked(astronaut):
+    return draw_real_damage(np.ascontiguousarray(astronaut))
+
+
+def test_registered_and_smoke():
+    assert "damage" in registry.names("segment")
+    assert registry.get("segment", "damage").settings().certainty == pytest.approx(0.8)
+    mask = damage(np.full((64, 96, 3), 128, np.uint8))
+    assert mask.shape == (64, 96) and mask.dtype == bool and not mask.any()
+
+
+def test_shapes_dtypes_and_input_unchanged(cracked):
+    crop = np.ascontiguousarray(cracked[0][:200, :260])
+    crop.setflags(write=False)
+    before = crop.copy()
+    ref = damage(crop)
+    assert np.array_equal(crop, before)
+    assert ref.any()
+    for form in (crop.astype(np.uint16) * 257, crop.astype(np.float32) / 255,
+                 np.dstack([crop, np.full(crop.shape[:2], 7, np.uint8)])):
+        mask = damage(form)
+        assert mask.shape == crop.shape[:2] and mask.dtype == bool
+        assert np.mean(mask != ref) < 0.002
+    grey = damage(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY))
+    assert grey.shape == crop.shape[:2] and grey.dtype == bool
+
+
+def test_bad_input():
+    with pytest.raises(RetouchError, match=r"^image must be a NumPy array, got list; read files with retouch.read\(path\)$"):
+        damage([[1, 2], [3, 4]])
+    with pytest.raises(RetouchError, match=r"^segment method 'damage': certainty: Input should be less than or equal to 1 \(got 2\)$"):
+        damage(np.zeros((8, 8), np.uint8), certainty=2)
+
+
+def test_hand_checked_speck_and_crack():
+    """A white speck and a 1 px light crack on flat grey are found; the grey around them is not."""
+    image = np.full((96, 128, 3), 110, np.uint8)
+    image[40:44, 30:34] = 235
+    cv2.polylines(image, [np.array([[70, 10], [80, 40], [76, 60], [90, 85]], np.int32).reshape(-1, 1, 2)], False, (230, 230, 230), 1)
+    mask = damage(image)
+    assert mask[41, 31] and mask[40:44, 30:34].mean() > 0.5
+    assert mask[25, 75] or mask[25, 74] or mask[25, 76]
+    assert not mask[:, :20].any() and not mask[:, 100:].any()
+
+
+def test_clean_up_keeps_groups_with_a_sure_pixel():
+    p = np.zeros((20, 20), np.float32)
+    p[2:5, 2:5] = 0.6  # a group with no sure pixel
+    p[10:13, 10:13] = 0.6
+    p[11, 11] = 0.95
+    p[18, 18] = 0.99  # sure but a single pixel
+    m = damage_model.clean_up(p, 0.5, seed=0.9)
+    assert m[10:13, 10:13].all() and not m[2:5, 2:5].any() and not m[18, 18]
+    assert np.array_equal(damage_model.clean_up(p, 0.5, min_pixels=1), p >= 0.5)
+
+
+def test_quality_against_the_median_peer(cracked, astronaut):
+    """On drawn cracks, hair and dust over the astronaut, damage's F1 is well above the median filter's,
+    and it marks a small fraction of what the median filter marks on the clean photo."""
+    damaged, truth = cracked
+    ours, theirs = _f1(damage(damaged), truth), _f1(_peer(damaged), truth)
+    assert ours >= 1.3 * theirs
+    assert damage(astronaut).mean() <= 0.1 * _peer(np.ascontiguousarray(astronaut)).mean()
+
+
+def test_clean_photos_nearly_untouched(camera, chelsea, coffee):
+    for photo in (camera, chelsea, coffee):
+        assert damage(photo).mean() < 0.005
