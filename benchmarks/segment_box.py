@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-out/segment_box"), help="folder for the Markdown table and per-image CSV")
     parser.add_argument("--methods", default="opencv,retouch", help="comma-separated, from: " + ", ".join(_methods()))
     parser.add_argument("--limit", type=int, default=0, help="only the first N images (0: all)")
+    parser.add_argument("--every", type=int, default=1, help="only every N-th image, by name (a spread-out subset)")
     parser.add_argument(
         "--seeds", type=int, default=1,
         help="run every method with RNG seeds 0..N-1 (GrabCut's k-means start) and report the spread",
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = grabcut_pairs(args.data) if args.dataset == "grabcut" else davis_pairs(args.data, args.split)
     if not pairs:
         parser.error(f"no image / ground-truth pairs under {args.data / ('grabcut' if args.dataset == 'grabcut' else 'davis345')}")
+    pairs = pairs[:: max(1, args.every)]
     if args.limit:
         pairs = pairs[: args.limit]
 
@@ -170,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     table = _table(rows, peer)
     what = "GrabCut set" if args.dataset == "grabcut" else f"DAVIS 345 {args.split} split ({_split_frames(args.split)})"
     header = (
-        f"{what}{', grey (luminance)' if args.grey else ''}, {len(pairs)} images, box = tight GT box grown 5 % per side, "
+        f"{what}{', grey (luminance)' if args.grey else ''}, {len(pairs)} images"
+        f"{f' (every {args.every}th)' if args.every > 1 else ''}, box = tight GT box grown 5 % per side, "
         f"{len(seeds)} RNG seed(s) per image; ratios against {peer} measured in the same run."
     )
     if len(seeds) > 1:

@@ -356,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ignore-value", type=int, default=128, help="mask value left unscored (-1: none)")
     ap.add_argument("--methods", default="retouch,grabcut,random_walker")
     ap.add_argument("--limit", type=int, default=0, help="only the first N images (0: all)")
+    ap.add_argument("--every", type=int, default=1, help="only every N-th image, by name (a spread-out subset)")
     ap.add_argument("--only", default="", help="comma-separated image names")
     ap.add_argument("--max-clicks", type=int, default=20)
     ap.add_argument("--rw-scale", type=float, default=0.5, help="scale of the image random_walker runs on")
@@ -391,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.only:
         keep = set(a.only.split(","))
         pairs = [p for p in pairs if p[0] in keep]
+    pairs = pairs[:: max(1, a.every)]
+    if a.every > 1:
+        what += f", every {a.every}th"
     if a.limit:
         pairs = pairs[: a.limit]
     if not pairs:
