@@ -103,6 +103,7 @@ class Params:
     guard_boost: float = 4.0
     gmm_components: int = 5
     area_factor: float = 40.0
+    grey_geodesic: bool = True  # a grey photo's geodesic distances use its texture planes too
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
 
 
@@ -132,6 +133,9 @@ class Engine:
         flat = self.labels.ravel()
         self.size = np.bincount(flat, minlength=n).astype(np.float64)
         lab2 = self.labf.reshape(-1, 3)
+        if model is not None and params.grey_geodesic:
+            # a grey photo: the geodesic and flood distances see texture too (the planes in L's units)
+            lab2 = model.reshape(-1, 3).astype(np.float32) * np.float32(100.0 / 255.0)
         self.mean_lab = np.stack([np.bincount(flat, lab2[:, c], n) for c in range(3)], 1) / self.size[:, None]
         # per-superpixel RGB mean and covariance, for GMM colour models fitted on superpixels
         rgbf = self.rgb.reshape(-1, 3).astype(np.float64)
