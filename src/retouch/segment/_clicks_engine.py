@@ -40,6 +40,7 @@ Two stages, both exact min-cuts (:func:`scipy.sparse.csgraph.maximum_flow`):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -301,36 +302,13 @@ class Engine:
 
     def superpixel_mask(self, clicks: list[tuple[int, int, bool]], prev_sp: np.ndarray | None,
                         prev_px: np.ndarray | None, newest: tuple[int, int] | None) -> np.ndarray:
+        """The superpixels of the object the clicks mark (a graph cut over colour models and distance priors)."""
         p = self.p
-        pos = np.array([self.labels[y, x] for x, y, q in clicks if q], np.int64)
-        neg = np.array([self.labels[y, x] for x, y, q in clicks if not q], np.int64)
-        hard_fg = np.zeros(self.n, bool)
-        hard_bg = np.zeros(self.n, bool)
-        hard_fg[pos] = True
-        hard_bg[neg] = True
-        hard_fg &= ~hard_bg  # a superpixel clicked both ways: the pixel stage decides
-        hard_bg &= ~np.isin(np.arange(self.n), pos)
+        pos, neg, hard_fg, hard_bg = self._hard_labels(clicks)
         if len(pos) == 0:
             return np.zeros(self.n, bool)
-        d_pos = self._geodesic(pos)
-        d_neg = self._geodesic(neg)
-        d_bor = self.d_border
-        # scale of geodesic distances: the typical distance from the positive clicks
-        scale = float(np.median(d_pos[np.isfinite(d_pos)])) + 1e-6
-        d_bg = np.minimum(d_neg, d_bor + scale * (1.0 / max(p.border_weight, 1e-6) - 1.0) if p.border_weight > 0 else np.inf)
-        d_bg = np.minimum(d_bg, 1e6)
-        prior = (d_bg - d_pos) / (d_bg + d_pos + 1e-6)  # in [-1, 1]: nearer the object or the background
-        prior = p.distance_weight * prior - p.distance_weight * p.compact * d_pos / scale  # compact around the clicks
-        # flood: the region around each click that is reachable along a path of
-        # little colour change (geodesic, colour only) leans hard to its label
-        samples = {1.0: np.zeros(self.n), -1.0: np.zeros(self.n)}
-        t = p.flood_threshold
-        for lab_i, sign in ((pos, 1.0), (neg, -1.0)):
-            for node in np.unique(lab_i):
-                d = dijkstra(self.colgraph, directed=False, indices=int(node), limit=t)
-                near = np.isfinite(d)
-                prior[near] += sign * p.flood_weight * (1.0 - d[near] / t)
-                samples[sign][near] = np.maximum(samples[sign][near], 1.0 - d[near] / t)
+        prior, scale = self._distance_prior(pos, neg)
+        samples = self._flood(pos, neg, prior)
         # colour samples the user gave: the flood regions of the clicks, a
         # fixed share of each colour model (they never drift with the mask)
         a = p.sample_weight
@@ -385,6 +363,53 @@ class Engine:
             return seg, wf
 
         out, wf = solve(seg, stab)
+        out, wf = self._guards(out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability)
+        self.llr_bins = self._histogram_llr(wf, samples, fixed)
+        return out
+
+    def _hard_labels(self, clicks: list[tuple[int, int, bool]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The clicked superpixels, positive and negative, and those held to each label."""
+        pos = np.array([self.labels[y, x] for x, y, q in clicks if q], np.int64)
+        neg = np.array([self.labels[y, x] for x, y, q in clicks if not q], np.int64)
+        hard_fg = np.zeros(self.n, bool)
+        hard_bg = np.zeros(self.n, bool)
+        hard_fg[pos] = True
+        hard_bg[neg] = True
+        hard_fg &= ~hard_bg  # a superpixel clicked both ways: the pixel stage decides
+        hard_bg &= ~np.isin(np.arange(self.n), pos)
+        return pos, neg, hard_fg, hard_bg
+
+    def _distance_prior(self, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, float]:
+        """Each superpixel's lean to the object from its geodesic distances to the clicks and the border,
+        and the scale of those distances (the typical distance from the positive clicks)."""
+        p = self.p
+        d_pos = self._geodesic(pos)
+        d_neg = self._geodesic(neg)
+        d_bor = self.d_border
+        scale = float(np.median(d_pos[np.isfinite(d_pos)])) + 1e-6
+        d_bg = np.minimum(d_neg, d_bor + scale * (1.0 / max(p.border_weight, 1e-6) - 1.0) if p.border_weight > 0 else np.inf)
+        d_bg = np.minimum(d_bg, 1e6)
+        prior = (d_bg - d_pos) / (d_bg + d_pos + 1e-6)  # in [-1, 1]: nearer the object or the background
+        prior = p.distance_weight * prior - p.distance_weight * p.compact * d_pos / scale  # compact around the clicks
+        return prior, scale
+
+    def _flood(self, pos: np.ndarray, neg: np.ndarray, prior: np.ndarray) -> dict[float, np.ndarray]:
+        """Flood: the region around each click reachable along a path of little colour change (geodesic,
+        colour only) leans hard to its label (added to ``prior`` in place); those regions' weights per label."""
+        p = self.p
+        samples = {1.0: np.zeros(self.n), -1.0: np.zeros(self.n)}
+        t = p.flood_threshold
+        for lab_i, sign in ((pos, 1.0), (neg, -1.0)):
+            for node in np.unique(lab_i):
+                d = dijkstra(self.colgraph, directed=False, indices=int(node), limit=t)
+                near = np.isfinite(d)
+                prior[near] += sign * p.flood_weight * (1.0 - d[near] / t)
+                samples[sign][near] = np.maximum(samples[sign][near], 1.0 - d[near] / t)
+        return samples
+
+    def _guards(self, out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability):
+        """Re-solve a click that moved too much of the mask: far from where it was given, or far more than its reach."""
+        p = self.p
         # guard: a click that changes much of the mask far from where it was
         # given (geodesically) is re-solved with the far labels held harder
         if keep is not None and p.guard_frac > 0:
@@ -406,15 +431,18 @@ class Engine:
                 far2 = np.hypot(self.cx - x, self.cy - y) > 2.0 * r
                 stab2 = np.where(far2, p.guard_boost * max(stability, 0.25) * (2.0 * prev_lab - 1.0), stab)
                 out, wf = solve(seg, stab2)
-        # the same colour model as smoothed histograms, the band cut's fallback
+        return out, wf
+
+    def _histogram_llr(self, wf: np.ndarray, samples: dict[float, np.ndarray], fixed: dict[float, Any]) -> np.ndarray:
+        """The same colour model as smoothed histograms (object against background log-ratio), the band cut's fallback."""
+        a = self.p.sample_weight
         hf = self._hist(wf)
         hb = self._hist(1.0 - wf)
         if fixed[1.0] is not None:
             hf = (1.0 - a) * hf + a * self._hist(samples[1.0])
         if fixed[-1.0] is not None:
             hb = (1.0 - a) * hb + a * self._hist(samples[-1.0])
-        self.llr_bins = np.log(hf + 1e-5) - np.log(hb + 1e-5)
-        return out
+        return np.log(hf + 1e-5) - np.log(hb + 1e-5)
 
     def proposal(self, before: np.ndarray, clicks, newest) -> np.ndarray:
         """Superpixels the newest click flips: its geodesic Voronoi cell in the region it corrects."""
