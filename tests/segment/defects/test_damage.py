@@ -148,3 +148,13 @@ def test_quality_against_the_median_peer(cracked, astronaut):
 def test_clean_photos_nearly_untouched(camera, chelsea, coffee):
     for photo in (camera, chelsea, coffee):
         assert damage(photo).mean() < 0.005
+
+
+def test_thick_large_groups_are_the_scene():
+    """drop_thick keeps thin lines and small specks and drops a group both thick and large (a letter's stroke)."""
+    m = np.zeros((80, 120), bool)
+    m[10, 5:100] = True  # a crack: long, 1 px
+    m[30:42, 10:22] = True  # a speck of dirt 12 px across
+    m[50:75, 40:70] = True  # a stroke 25 x 30 px
+    out = damage_model.drop_thick(m)
+    assert out[10, 5:100].all() and out[30:42, 10:22].all() and not out[50:75, 40:70].any()

@@ -25,7 +25,8 @@ import numpy as np
 
 from . import trees as _forest
 
-__all__ = ["FEATURES", "CONTEXT", "MODEL", "CONTEXT_MODEL", "CANDIDATE", "features", "photo_chroma", "context", "first", "probability", "clean_up"]
+__all__ = ["FEATURES", "CONTEXT", "MODEL", "CONTEXT_MODEL", "CANDIDATE", "features", "photo_chroma", "context", "first", "probability", "clean_up",
+           "drop_thick"]
 
 MODEL = Path(__file__).with_name("models") / "damage_first.npz"
 CONTEXT_MODEL = Path(__file__).with_name("models") / "damage_context.npz"
@@ -35,6 +36,7 @@ MEDIANS = (5, 9, 17, 31)
 # (the 25 px box); tiles overlap by more than both
 HALO = 40
 TILE = 1024
+THICK_RADIUS, THICK_EXTENT = 2.5, 20  # px: see drop_thick
 CANDIDATE = 0.03  # |luma - some median| below this (about 8 levels of 255): not weighed, not damage
 FEATURES = (
     "luma", "background",
@@ -183,3 +185,21 @@ def clean_up(p: np.ndarray, sure: float, *, seed: float | None = None, min_pixel
         keep &= strong
     keep[0] = False
     return keep[labels]
+
+
+def drop_thick(mask: np.ndarray, *, radius: float = THICK_RADIUS, extent: int = THICK_EXTENT) -> np.ndarray:
+    """``mask`` less its groups that are both thick (a disc of more than ``radius`` px fits inside) and
+    large (more than ``extent`` px across): a crack, a hair or a scratch is at most about 5 px wide
+    and a speck of dust at most 20 px across, so such a group is part of the scene, most often the
+    strokes of lettering (on a 1939 photo of a petrol-price sign, 10 % of the photo was marked, the
+    sign's letters whole, and 4.8 % with this rule; on the held-out GrabCut photos it drops nothing
+    that was damage)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    inside = cv2.distanceTransform(mask.view(np.uint8), cv2.DIST_L2, 3)
+    widest = np.zeros(count, np.float32)
+    np.maximum.at(widest, labels.ravel(), inside.ravel())
+    drop = (widest > radius) & (np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) > extent)
+    drop[0] = False
+    return mask & ~drop[labels]
