@@ -648,7 +648,7 @@ def damage(
     >>> import numpy as np
     >>> from retouch.segment import damage
     >>> image = np.full((80, 80, 3), 120, np.uint8)
-    >>> image[30:34, 40:44] = 250  # a white speck
+    >>> image[30:33, 40:43] = 235  # a white speck, 3 px across
     >>> mask = damage(image)
     >>> bool(mask[31, 41]), bool(mask[5, 5])
     (True, False)
