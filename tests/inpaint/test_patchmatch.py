@@ -19,24 +19,20 @@ def _hole(shape, y0, y1, x0, x1):
     return m
 
 
-def _detail(out, truth, mask):
-    def grad(a):
-        g = a.astype(np.float32)
-        if g.ndim == 3:
-            g = g.mean(axis=2)
-        return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+def _grad(a):
+    """Gradient magnitude (3 x 3 Sobel) of the channel mean."""
+    g = a.astype(np.float32)
+    if g.ndim == 3:
+        g = g.mean(axis=2)
+    return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
 
-    return grad(out)[mask].mean() / grad(truth)[mask].mean()
+
+def _detail(out, truth, mask):
+    return _grad(out)[mask].mean() / _grad(truth)[mask].mean()
 
 
 def _sharpness(out, truth, mask):
-    def grad(a):
-        g = a.astype(np.float32)
-        if g.ndim == 3:
-            g = g.mean(axis=2)
-        return np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
-
-    return np.percentile(grad(out)[mask], 95) / np.percentile(grad(truth)[mask], 95)
+    return np.percentile(_grad(out)[mask], 95) / np.percentile(_grad(truth)[mask], 95)
 
 
 @pytest.fixture(scope="module")
