@@ -205,13 +205,13 @@ def test_quality_texture_not_blur():
     assert _sharpness(blur, brick, mask) < 0.65  # measured 0.53
     # and the bricks line up with those around: closer to the truth than the blur
     err = np.abs(out[mask].astype(float) - brick[mask]).mean()
-    assert err < 0.5 * np.abs(blur[mask].astype(float) - brick[mask]).mean()  # measured 5.1 vs 13.7
+    assert err < 0.5 * np.abs(blur[mask].astype(float) - brick[mask]).mean()  # measured 4.9 vs 13.7
 
 
 def test_quality_grass_texture():
     grass = data.grass()[:128, :128]
     mask = _hole(grass.shape, 44, 84, 44, 84)
-    # measured 0.59 (0.89 before the pyramid kept hole shapes: a known loss on
+    # measured 0.57 (0.89 before the pyramid kept hole shapes: a known loss on
     # stochastic textures such as grass; still twice the blur's)
     assert _detail(patchmatch(grass, mask), grass, mask) > 0.5
     assert _detail(telea(grass, mask), grass, mask) < 0.4  # measured 0.28
