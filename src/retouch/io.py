@@ -686,6 +686,17 @@ def write(
     return write_all([(path, image, info)], overwrite=overwrite, quality=quality)[0]
 
 
+def _temp_beside(p: Path, folder: Path) -> tuple[int, str]:
+    """A new temporary file in ``folder`` named after ``p``; one line if the folder takes none."""
+    try:
+        return tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
+    except OSError as e:
+        raise ImageFileError(
+            f"cannot write {_display(p)}: the folder {_display(folder)} does not take new files "
+            f"({e.strerror or type(e).__name__}); choose another folder or change its permissions"
+        ) from None
+
+
 def check_destination(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Refuse, before any work, a file that could not be written at the end of it.
 
@@ -702,13 +713,7 @@ def check_destination(path: str | os.PathLike[str], *, overwrite: bool = False) 
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise ImageFileError(f"the folder {_display(folder)} does not exist; create it first")
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
-    except OSError as e:
-        raise ImageFileError(
-            f"cannot write {_display(p)}: the folder {_display(folder)} does not take new files "
-            f"({e.strerror or type(e).__name__}); choose another folder or change its permissions"
-        ) from None
+    fd, probe = _temp_beside(p, folder)
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
@@ -727,13 +732,7 @@ def _stage(p: Path, image: np.ndarray, info: ImageInfo | None, overwrite: bool, 
     if not folder.exists():
         raise ImageFileError(f"the folder {_display(folder)} does not exist; create it first")
     data = _prepare_for_format(image, fmt, p)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".part")
-    except OSError as e:
-        raise ImageFileError(
-            f"cannot write {_display(p)}: the folder {_display(folder)} does not take new files "
-            f"({e.strerror or type(e).__name__}); choose another folder or change its permissions"
-        ) from None
+    fd, tmp = _temp_beside(p, folder)
     try:
         with os.fdopen(fd, "wb") as f:
             _save(data, fmt, f, p, info, quality)
