@@ -255,27 +255,36 @@ def copy_file(source: str, target: str, *, overwrite: bool) -> None:
         if not is_url(target):
             if os.path.exists(target) and not overwrite:
                 raise ImageFileError(f"{target} already exists; pass --overwrite to replace it")
-            folder = os.path.dirname(target) or "."
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as f, open(local, "rb") as src:
+            def copy(f) -> None:
+                with open(local, "rb") as src:
                     shutil.copyfileobj(src, f)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, io.new_file_mode(target))
-                os.replace(tmp, target)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+                f.flush()
+                os.fsync(f.fileno())
+
+            _replace_local(target, copy)
             return
         fs, path = _fs(target)
         if not overwrite and fs.exists(path):
             raise ImageFileError(f"{target} already exists; pass --overwrite to replace it")
         _upload(fs, local, path)
+
+
+def _replace_local(target: str, write: Any) -> None:
+    """Write a local file atomically: ``write(f)`` into a temporary file beside it, then rename."""
+    folder = os.path.dirname(target) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, io.new_file_mode(target))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _upload(fs: Any, local: str, path: str) -> None:
@@ -321,17 +330,4 @@ def write_text(location: str, text: str) -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    folder = os.path.dirname(location) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(location)}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, io.new_file_mode(location))
-        os.replace(tmp, location)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    _replace_local(location, lambda f: f.write(text.encode("utf-8")))
