@@ -89,15 +89,15 @@ def _diffusion(color: np.ndarray, hole: np.ndarray) -> np.ndarray:
 
 
 def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
-    labels, radii, depths = _holes(hole)
+    labels, _, depths = _holes(hole)
     big = np.flatnonzero(depths >= threshold)
     big = big[big > 0]
     wide = np.isin(labels, big)
     thin = hole & ~wide
-    diffused = _diffusion(color, hole)  # with the whole mask, so that it never reads a pixel of a hole
     out = color.copy()
     if thin.any():
-        out[thin] = from_float(diffused, color.dtype)[thin]
+        # with the whole mask, so that it never reads a pixel of a hole
+        out[thin] = from_float(_diffusion(color, hole), color.dtype)[thin]
     if wide.any():
         allowed = ~hole if source_mask is None else (~hole & source_mask)
         filled = patchmatch(out, wide, patch_size=patch_size, seed=seed, source_mask=allowed)
