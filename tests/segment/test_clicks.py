@@ -281,3 +281,25 @@ def test_quality_corrective_clicks_do_not_hurt(coffee, cup_truth):
     # far part of the mask or a drifting colour model fails one of the two.
     assert all(b >= a - 0.01 for a, b in zip(ious, ious[1:])), ious
     assert ious[-1] > 0.8, ious
+
+
+def test_quality_one_click_on_a_head_stays_on_the_head():
+    """One click on the astronaut's face takes her head, not the wall around it.
+
+    Reference: cv2.grabCut from a box around the head and hair (checked by
+    eye: hair, face and neck, none of the wall). Measured IoU 0.80 (mask 8.6 %
+    of the photo, reference 6.9 %). Before the first click was solved at
+    several scales, it took the head and most of the wall beside it (25.7 %
+    of the photo, IoU 0.27): a click on a person took what was behind them.
+    """
+    import cv2
+    from skimage import data
+
+    image = data.astronaut()
+    bgr = np.ascontiguousarray(image[..., ::-1])
+    m = np.zeros(image.shape[:2], np.uint8)
+    cv2.setRNGSeed(0)
+    cv2.grabCut(bgr, m, (140, 8, 175, 185), np.zeros((1, 65)), np.zeros((1, 65)), 5, cv2.GC_INIT_WITH_RECT)
+    ref = (m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD)
+    out = clicks(image, clicks=[(215, 110, True)])
+    assert _iou(out, ref) > 0.6

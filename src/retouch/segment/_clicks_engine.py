@@ -29,6 +29,16 @@ Two stages, both exact min-cuts (:func:`scipy.sparse.csgraph.maximum_flow`):
      ``area_factor * r**2`` is a leak through a weak edge), is solved again
      with the far labels held harder.
 
+   The first solve (no previous mask) is made at several scales: the
+   object held inside discs of ``scales`` (image diagonals) around the
+   positive clicks, everything beyond a disc background as beyond GrabCut's
+   box, and once without a disc; the candidate with the highest boundary
+   contrast, less ``scale_size_penalty`` x its area fraction and
+   ``scale_touch_penalty`` x the share of its boundary on the disc's rim, is
+   kept. When the size guard fires, the labels beyond ``2 r`` are held hard
+   (``guard_hard``): a click near a weak edge once turned a 1 % object into
+   8 % of the frame, held only softly.
+
    Clicked superpixels are hard; object parts not connected to a positive
    click are dropped.
 2. **Pixel refinement** (boundary). A contrast-sensitive pixel min-cut in a
@@ -105,6 +115,10 @@ class Params:
     gmm_components: int = 5
     area_factor: float = 40.0
     grey_geodesic: bool = True  # a grey photo's geodesic distances use its texture planes too
+    scales: tuple = (0.06, 0.08, 0.11, 0.15, 0.2, 0.27, 0.0)  # first solve: disc radii (image diagonals; 0: none)
+    guard_hard: bool = True  # the size guard holds the far labels hard
+    scale_touch_penalty: float = 0.2  # ... and this x the share of its boundary on the disc's rim
+    scale_size_penalty: float = 0.5  # candidates ranked by boundary contrast minus this x area fraction
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
 
 
@@ -343,7 +357,7 @@ class Engine:
         else:
             seg = prior > 0
             seg |= hard_fg
-        def solve(seg, stab):
+        def solve(seg, stab, hard_bg=hard_bg, hard_fg=hard_fg):
             """The cut and the object weights of the colour models it was made with."""
             for _ in range(max(1, p.iterations)):
                 wf = seg.astype(np.float64)
@@ -362,10 +376,50 @@ class Engine:
                 seg = new
             return seg, wf
 
-        out, wf = solve(seg, stab)
-        out, wf = self._guards(out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability)
+        if prev_sp is None and p.scales:
+            out, wf = self._select_scale(solve, seg, stab, pos, hard_fg, hard_bg)
+        else:
+            out, wf = solve(seg, stab)
+        out, wf = self._guards(out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg)
         self.llr_bins = self._histogram_llr(wf, samples, fixed)
         return out
+
+    def boundary_contrast(self, seg: np.ndarray) -> float:
+        """Mean contrast (0 flat .. 1 strong edge) along the boundary of the superpixel set ``seg``."""
+        pw = self.pair
+        cut = seg[pw.row] & ~seg[pw.col]
+        length = float(self.pair_len[cut].sum())
+        if length <= 0:
+            return 0.0
+        return 1.0 - float(pw.data[cut].sum()) / length
+
+    def _select_scale(self, solve, seg, stab, pos, hard_fg, hard_bg):
+        """Solve with the object held inside discs of several radii around the positive clicks
+        (everything beyond a disc is background, as beyond GrabCut's box) and keep the
+        candidate whose boundary follows the strongest edges (constrained parametric
+        min-cuts, Carreira & Sminchisescu 2012, ranked by boundary contrast)."""
+        p = self.p
+        px = np.array([self.cx[pos], self.cy[pos]])
+        d = np.min(np.hypot(self.cx[:, None] - px[0][None], self.cy[:, None] - px[1][None]), axis=1)
+        diag = float(np.hypot(self.h, self.w))
+        best = None
+        self.last_candidates = []
+        for r in p.scales:
+            out_r = d > r * diag if r > 0 else np.zeros(self.n, bool)
+            hb = (hard_bg | out_r) & ~hard_fg
+            res = solve((seg & ~hb) | hard_fg, stab, hb)
+            seg_r = res[0]
+            pw = self.pair
+            cut = seg_r[pw.row] & ~seg_r[pw.col]
+            length = max(float(self.pair_len[cut].sum()), 1e-9)
+            touch = float(self.pair_len[cut & out_r[pw.col]].sum()) / length  # boundary on the disc's rim
+            area = float(self.size[seg_r].sum()) / (self.h * self.w)
+            contrast = self.boundary_contrast(seg_r)
+            score = contrast - p.scale_size_penalty * area - p.scale_touch_penalty * touch
+            self.last_candidates.append((r, score, seg_r, dict(contrast=contrast, area=area, touch=touch)))
+            if best is None or score > best[0]:
+                best = (score, res)
+        return best[1]
 
     def _hard_labels(self, clicks: list[tuple[int, int, bool]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The clicked superpixels, positive and negative, and those held to each label."""
@@ -407,7 +461,7 @@ class Engine:
                 samples[sign][near] = np.maximum(samples[sign][near], 1.0 - d[near] / t)
         return samples
 
-    def _guards(self, out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability):
+    def _guards(self, out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg):
         """Re-solve a click that moved too much of the mask: far from where it was given, or far more than its reach."""
         p = self.p
         # guard: a click that changes much of the mask far from where it was
@@ -429,8 +483,14 @@ class Engine:
             moved = float(self.size[out != prev_lab].sum())
             if moved > p.area_factor * r * r:
                 far2 = np.hypot(self.cx - x, self.cy - y) > 2.0 * r
-                stab2 = np.where(far2, p.guard_boost * max(stability, 0.25) * (2.0 * prev_lab - 1.0), stab)
-                out, wf = solve(seg, stab2)
+                if p.guard_hard:
+                    # the labels beyond 2 r are held as they were
+                    hf = (hard_fg | (far2 & prev_lab)) & ~hard_bg
+                    hb = (hard_bg | (far2 & ~prev_lab)) & ~hf
+                    out, wf = solve(seg, stab, hb, hf)
+                else:
+                    stab2 = np.where(far2, p.guard_boost * max(stability, 0.25) * (2.0 * prev_lab - 1.0), stab)
+                    out, wf = solve(seg, stab2)
         return out, wf
 
     def _histogram_llr(self, wf: np.ndarray, samples: dict[float, np.ndarray], fixed: dict[float, Any]) -> np.ndarray:

@@ -45,6 +45,16 @@ How it works (classical means only, no learned weights):
      area far larger than its error region can be (the click is given inside
      what is wrong, so that region is about as wide as the click's distance
      to the other label);
+   - scale selection for the first solve (no previous mask): the cut is
+     solved with the object held inside discs of 6 to 27 % of the image
+     diagonal around the positive clicks and without a disc, and the
+     candidate whose boundary follows the strongest edges (mean contrast
+     along it, less 0.5 x its area fraction and 0.2 x the share of its
+     boundary on the disc's rim) is kept (constrained parametric min-cuts,
+     Carreira & Sminchisescu 2012), so one click on a person takes the
+     person, not the wall or the sea behind them, and one click on a cup
+     that fills a third of the photo still takes the cup (chosen on the
+     DAVIS tuning frames);
    - hard constraints: clicked superpixels take the click's label;
    - connectivity: only object parts connected to a positive click are kept.
 
@@ -333,6 +343,10 @@ def clicks(
     X. Bai, G. Sapiro, "Geodesic matting: a framework for fast interactive
     image and video segmentation and matting", IJCV 82, 2009.
     :DOI:`10.1007/s11263-008-0191-z`
+
+    J. Carreira, C. Sminchisescu, "CPMC: automatic object segmentation using
+    constrained parametric min-cuts", IEEE TPAMI 34(7), 2012.
+    :DOI:`10.1109/TPAMI.2011.231`
 
     R. Achanta et al., "SLIC superpixels compared to state-of-the-art
     superpixel methods", IEEE TPAMI 34(11), 2012. :DOI:`10.1109/TPAMI.2012.120`
