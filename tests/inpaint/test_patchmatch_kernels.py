@@ -119,3 +119,27 @@ def test_vote_hand_checked():
     tindex[2, 2] = 0
     out = K.vote(img, np.array([2]), np.array([2]), tindex, np.array([1]), np.array([3]), np.array([1.0]), 1, 1, np.empty((1, 1), np.float32))
     assert out[0, 0] == img[1, 3, 0]
+
+
+def test_parallel_kernels_do_not_depend_on_the_thread_count():
+    # patch_distances and vote run in numba threads: one thread and all of them must agree exactly
+    import numba
+
+    img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(6, h=60, w=70)
+    hy, hx = (a.astype(np.int64) for a in np.nonzero(hole))
+    cost = _cost("random", valid.shape)
+    w = np.random.default_rng(2).random(ty.size)
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(n)
+            d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
+            v = K.vote(img, hy, hx, tindex, sy, sx, w, r, r, np.empty((hy.size, c), np.float32))
+            results.append((d, v))
+    finally:
+        numba.set_num_threads(before)
+    for d, v in results[1:]:
+        np.testing.assert_array_equal(d, results[0][0])
+        np.testing.assert_array_equal(v, results[0][1])
+    np.testing.assert_array_equal(results[0][0], R.patch_distances(m, c, ty, tx, sy, sx, r, cost))

@@ -1,9 +1,10 @@
 """numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting.
 
 Every kernel is compiled once and cached on disk (``cache=True``), so only the
-first call on a machine pays the compile time. All of them run serially in a
-fixed order with one seeded xorshift generator, so a given seed gives the same
-result whatever the number of threads. :mod:`._patchmatch_reference` holds
+first call on a machine pays the compile time. The search runs serially in a
+fixed order with one seeded xorshift generator; the distances and the vote,
+where every output element is computed on its own, run in parallel threads.
+Either way a given seed gives the same result whatever the number of threads. :mod:`._patchmatch_reference` holds
 plain NumPy / Python versions that the tests compare them with.
 
 Conventions shared by the kernels:
@@ -24,7 +25,7 @@ Conventions shared by the kernels:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote"]
 
@@ -64,13 +65,17 @@ def patch_distance(img, c, ay, ax, by, bx, r, limit):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def patch_distances(img, c, ty, tx, sy, sx, r, cost):
-    """Distance of every target patch to its current match, plus the source's ``cost``."""
+    """Distance of every target patch to its current match, plus the source's ``cost``.
+
+    Each distance is independent of the others, so they are computed in
+    parallel threads; the result does not depend on the number of threads.
+    """
     n = ty.shape[0]
     d = np.empty(n, np.int64)
     big = np.int64(1) << 62
-    for i in range(n):
+    for i in prange(n):
         d[i] = patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r, big) + cost[sy[i], sx[i]]
     return d
 
@@ -148,7 +153,7 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
     return state
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def vote(img, hy, hx, tindex, sy, sx, weight, r, vr, out):
     """Re-estimate each hole pixel as the weighted mean of the patches over it.
 
@@ -156,14 +161,16 @@ def vote(img, hy, hx, tindex, sy, sx, weight, r, vr, out):
     ``p`` with ``|p - q| <= r`` proposes the pixel of its source at the same
     offset, ``img[s(p) + q - p]``, with the weight ``weight[p]``
     (Wexler, Shechtman & Irani 2007). ``out[j]`` gets the weighted mean.
+    Every hole pixel is computed on its own (in parallel threads, reading
+    ``img`` and writing only ``out[j]``), so the result does not depend on the
+    number of threads.
     """
     h, w = tindex.shape
     c = img.shape[2]
-    acc = np.zeros(c, np.float64)
-    for j in range(hy.shape[0]):
+    for j in prange(hy.shape[0]):
+        acc = np.zeros(c, np.float64)
         y = hy[j]
         x = hx[j]
-        acc[:] = 0.0
         total = 0.0
         for dy in range(-vr, vr + 1):
             py = y - dy

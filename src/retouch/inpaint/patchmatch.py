@@ -346,11 +346,18 @@ def _blend_seam(
         depth = cv2.distanceTransform(np.pad(hole, 1).view(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1][hole]
         fade = np.exp(-(depth - 1.0) / np.float32(_SEAM_DEPTH)).astype(np.float32)
     out = out.copy()
+    # the interpolation reads only a few pixels around the hole: run it on the hole's bounding box
+    ys, xs = np.nonzero(hole)
+    pad = 8
+    y0, y1 = max(0, ys.min() - pad), min(h, ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(w, xs.max() + pad + 1)
+    inner_box = np.ascontiguousarray(inner[y0:y1, x0:x1])
+    hole_box = hole[y0:y1, x0:x1]
     for ch in range(c):
-        plane = np.ascontiguousarray(offset[..., ch])
-        if inner.any():
-            plane = cv2.inpaint(plane, inner, 3, cv2.INPAINT_NS)
-        out[..., ch][hole] += plane[hole] * fade
+        plane = np.ascontiguousarray(offset[y0:y1, x0:x1, ch])
+        if inner_box.any():
+            plane = cv2.inpaint(plane, inner_box, 3, cv2.INPAINT_NS)
+        out[y0:y1, x0:x1, ch][hole_box] += plane[hole_box] * fade
     return out
 
 
