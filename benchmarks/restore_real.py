@@ -47,7 +47,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
 
-from benchmarks._data import cbsd68_images, list_images
+from benchmarks._data import cbsd68_images, davis_pairs, grabcut_pairs, list_images
 from benchmarks._realdamage import CATEGORIES, SCORE_SCANS, realistic_damage
 
 TOLERANCE = 2
@@ -63,13 +63,16 @@ def peer(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, mask
 
 
+DETECTORS: dict[str, bool] = {}  # restore's detectors (--detectors); empty: its defaults
+
+
 def _restore(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``retouch.restore`` with its defaults, and the mask it filled (the recipe it runs)."""
+    """``retouch.restore`` with its defaults (or ``--detectors``), and the mask it filled (the recipe it runs)."""
     from retouch.pipeline import recipe_for_restore
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = recipe_for_restore().apply(image)
+        result = recipe_for_restore(**DETECTORS).apply(image)
     return result.image, np.asarray(result.mask, bool)
 
 
@@ -126,6 +129,14 @@ def contact_sheet(image: np.ndarray, mask: np.ndarray, restored: np.ndarray, pan
     return np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]])
 
 
+def tune_photos(data: Path) -> list[Path]:
+    """The photos ``training/train_damage_net.py`` holds out: GrabCut photos whose index is a multiple of
+    5 and that are not CBSD68 photos, and every 5th of the DAVIS tune frames it takes (every 4th)."""
+    stems = {p.stem for p in cbsd68_images(data)}
+    grabcut = [p.image for i, p in enumerate(grabcut_pairs(data)) if i % 5 == 0 and Path(p.image).stem not in stems]
+    return grabcut + [p.image for j, p in enumerate(davis_pairs(data, "tune")[::4]) if j % 5 == 0]
+
+
 def _read_rgb(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB")).copy()
@@ -138,14 +149,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N CBSD68 photos (0: all, -1: none)")
     ap.add_argument("--seed", type=int, default=0, help="photo i uses damage seed SEED + i")
     ap.add_argument("--scans", default=",".join(map(str, SCORE_SCANS)), help="film-dust scans to lay (default 5,6)")
+    ap.add_argument("--photos", choices=("score", "tune"), default="score",
+                    help="score: the CBSD68 photos; tune: the photos training/train_damage_net.py holds out of its "
+                         "training (for choosing settings; use with --scans 1,2,3,4)")
+    ap.add_argument("--detectors", default="", help="restore's detectors, comma-separated (damage, scratches, spots, text); default: its defaults")
     ap.add_argument("--sheets", default="all", help="old photos to restore for contact sheets: all, none, or comma-separated parts of their names")
     ap.add_argument("--panel", type=int, default=640, help="widest panel of a contact sheet, px")
     args = ap.parse_args(argv)
     scans = tuple(int(s) for s in args.scans.split(","))
+    if args.detectors:
+        DETECTORS.update({k: k in args.detectors.split(",") for k in ("damage", "scratches", "spots", "text")})
     args.out.mkdir(parents=True, exist_ok=True)
 
     methods = {"restore": _restore, "peer": peer}
-    photos = cbsd68_images(args.data)
+    photos = cbsd68_images(args.data) if args.photos == "score" else tune_photos(args.data)
     if args.limit:
         photos = photos[: max(0, args.limit)]
     keys = ("all", *CATEGORIES)
@@ -189,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = []
     if photos:
         lines += [
-            f"# Realistic damage on {len(photos)} CBSD68 photos (film-dust scans {scans}, seed {args.seed})",
+            f"# Realistic damage on {len(photos)} {'CBSD68' if args.photos == 'score' else 'held-out tune'} photos (film-dust scans {scans}, seed {args.seed})",
             "",
             f"Mask against the true damage, {TOLERANCE} px tolerance; mean over photos (photos with that damage) / pooled.",
             "",

@@ -453,6 +453,9 @@ def restore(
     spot_certainty: Optional[float] = typer.Option(
         None, "--spot-certainty", help="How sure the dust detector must be, 0 to 1 (default 0.3): lower finds more dust and marks more that is not."),
     save_mask: Optional[Path] = typer.Option(None, "--save-mask", help="Also write the detected mask."),
+    labels: bool = typer.Option(
+        False, "--labels", help="Write --save-mask labelled by category: 64 thin (cracks, creases, scratches, hair), "
+        "128 spots (dust, dirt, foxing), 192 losses (torn corners, lost emulsion), 255 overlaid text; 0 none."),
     overwrite: bool = Overwrite,
     max_pixels: int = MaxPixels,
 ) -> None:
@@ -469,11 +472,20 @@ def restore(
     else:
         chosen = {k: v is not False for k, v in flags.items()}
     rec = recipe_for_restore(**chosen, grow=grow, method=method, spot_certainty=spot_certainty)
+    if labels and save_mask is None:
+        raise UsageError("--labels labels the mask that --save-mask writes; give --save-mask FILE too")
     _check_max_pixels(max_pixels)
     output = output or _default_output(image, "restored")
     _check_outputs({"the output": output, "--save-mask": save_mask}, {"the input image": image}, overwrite)
     img, info = _read_image(image, max_pixels, output)
-    selected, _ = _timed("detected " + ", ".join(k for k, v in chosen.items() if v), lambda: rec.make_mask(img))
+    what = "detected " + ", ".join(k for k, v in chosen.items() if v)
+    if labels:
+        from .pipeline import restore_labels
+
+        labelled = _timed(what, lambda: restore_labels(img, rec))
+        selected = labelled > 0
+    else:
+        selected, _ = _timed(what, lambda: rec.make_mask(img))
     if selected.any():
         from .pipeline import fill as fill_and_blend
 
@@ -483,7 +495,8 @@ def restore(
     else:
         err.print("no damage found; the output is an unchanged copy")
         result = img
-    io.write_all([(output, result, info)] + ([(save_mask, selected, None)] if save_mask is not None else []), overwrite=overwrite)
+    written = labelled if labels else selected
+    io.write_all([(output, result, info)] + ([(save_mask, written, None)] if save_mask is not None else []), overwrite=overwrite)
     out.print(f"wrote {output}" + (f" and {save_mask}" if save_mask else ""))
 
 

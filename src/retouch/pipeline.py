@@ -82,6 +82,8 @@ __all__ = [
     "restore",
     "recipe_for_remove",
     "recipe_for_restore",
+    "restore_labels",
+    "DAMAGE_LABELS",
     "box_mask",
     "DEFAULT_INPAINT",
     "EXAMPLE_TOML",
@@ -761,6 +763,58 @@ def recipe_for_restore(
     settings = {"spots": {"certainty": spot_certainty}} if spot_certainty is not None else {}
     segment = [{"method": s, **settings.get(s, {})} for s in steps]
     return Recipe.from_dict({"segment": segment, "refine": refine, "inpaint": {"method": method or DEFAULT_INPAINT}})
+
+
+DAMAGE_LABELS = {"thin": 64, "spots": 128, "losses": 192, "text": 255}
+"""The value of each category in a mask labelled by :func:`restore_labels`: thin (cracks, creases,
+scratches, hair), spots (dust, dirt, foxing), losses (torn corners, lost emulsion), overlaid text;
+0 is no damage. Any non-zero value is damage, so the labelled mask is still a mask."""
+
+_DETECTOR_LABEL = {"scratches": "thin", "spots": "spots", "text": "text"}
+
+
+def restore_labels(image: np.ndarray, recipe: Recipe | None = None) -> np.ndarray:
+    """The mask that ``recipe`` (default: :func:`recipe_for_restore`'s) fills, each pixel labelled by the
+    category of damage that was found there (``H x W`` uint8, values :data:`DAMAGE_LABELS`, 0 elsewhere).
+
+    The ``damage`` detector labels what it finds by its own categories, the others by theirs
+    (``scratches``: thin, ``spots``: spots, ``text``: text); where two overlap, the later step's
+    label wins. The recipe's refine steps then run on the whole mask, and each pixel they add
+    takes the label of a labelled pixel next to it, so ``restore_labels(image) > 0`` equals
+    ``recipe.make_mask(image)[0]``.
+    """
+    import cv2
+
+    from .segment.defects.damage_net import CATEGORIES
+    from .segment.defects.detectors import damage_labels
+
+    recipe = recipe or recipe_for_restore()
+    image = check_image(image)
+    labels = np.zeros(image.shape[:2], np.uint8)
+    for s in recipe.segment:
+        if s.mode != "add" or s.method not in ("damage", *_DETECTOR_LABEL):
+            raise RetouchError(f"only the damage detectors' masks can be labelled, not a {s.mode} step of {s.method!r}")
+        if s.method == "damage":
+            found = damage_labels(image, **s.settings)
+            for k, name in enumerate(CATEGORIES, 1):
+                labels[found == k] = DAMAGE_LABELS[name]
+        else:
+            labels[s.resolve().func(image, **s.settings)] = DAMAGE_LABELS[_DETECTOR_LABEL[s.method]]
+    mask = labels > 0
+    for r in recipe.refine:
+        if r.method != "feather":
+            mask = r.resolve().func(mask, **r.settings)
+    unlabelled = mask & (labels == 0)
+    while unlabelled.any():  # refine's added pixels take a labelled neighbour's label, ring by ring
+        near = cv2.dilate(labels, np.ones((3, 3), np.uint8))
+        now = unlabelled & (near > 0)
+        if not now.any():  # a refine step that adds pixels away from every detection
+            labels[unlabelled] = DAMAGE_LABELS["thin"]
+            break
+        labels[now] = near[now]
+        unlabelled &= ~now
+    labels[~mask] = 0
+    return labels
 
 
 def restore(

@@ -22,12 +22,13 @@ from ...convert import split_alpha, to_float, to_rgb, to_uint8
 from ...refine import grow
 from ...validate import check_image
 from . import damage_model as _damage
+from . import damage_net as _damage_net
 from . import glyphs as _text
 from . import lines as _lines
 from . import speck_net
 from . import specks as _spots
 
-__all__ = ["scratches", "spots", "text", "damage"]
+__all__ = ["scratches", "spots", "text", "damage", "damage_labels"]
 
 Polarity = Literal["both", "light", "dark"]
 
@@ -583,18 +584,16 @@ def text(
     return grow(out, pixels=1)
 
 
-# The damage trees' probability that damage() takes at the default certainty, read off the 7 held-out
-# GrabCut photos of training/train_damage.py (realistic damage with film-dust scans 01-04). With groups
-# of at least 6 px holding a pixel 0.1 surer, and scratches and spots beside it as restore runs it:
-# mean F1 per photo / share of the same photos aged and scanned but clean that is marked / share of
-# them as they are (sharp, no grain) that damage marks: 0.6: 0.614 / 0.62 / 2.30 %; 0.7: 0.569 / 0.32 /
-# 1.17 %; 0.75: 0.523 / 0.22 / 0.71 %; 0.8: 0.461 / 0.14 / 0.34 %. With each group holding a pixel
-# 0.15 surer (0.95) and drop_thick: 0.8: 0.394, sharp clean 0.12 %, and the lettering of an old photo of
-# a petrol-price sign (oldphotos/GasPrices1939) 1.4 % marked where 0.1 surer marked 4.8 % and took the
-# edges of its letters. Clean photos and lettering first (the issue asks under 0.3 % of a clean photo);
-# a lower certainty finds more of the damage.
-_DAMAGE_SURE = 0.8
-_DAMAGE_SEED = 0.15  # a group of damage pixels must hold one this much surer
+# The damage network's probability that damage() takes at the default certainty, read off the
+# held-out versions of training/train_damage_net.py (GrabCut photos whose index is a multiple of 5,
+# every 5th DAVIS tune frame taken; film-dust scans 01-04; scene lettering, rules and frames drawn;
+# `evaluate --every 2`), every pixel at least the certainty: pooled P / R / F1 / share of the clean
+# versions marked: 0.5: 0.578 / 0.679 / 0.624 / 4.10 %; 0.6: 0.732 / 0.531 / 0.615 / 0.81 %;
+# 0.7: 0.807 / 0.419 / 0.552 / 0.33 %; 0.75: 0.842 / 0.344 / 0.488 / 0.19 %; 0.8: 0.875 / 0.276 /
+# 0.420 / 0.10 %. Keeping only groups of 6 px or more, or groups holding a surer pixel, lost more
+# recall than it saved on the clean versions. 0.75: the lowest certainty whose clean versions stay
+# under the issue's 0.3 %.
+_DAMAGE_SURE = 0.75
 
 
 @registry.register("segment")
@@ -602,29 +601,23 @@ def damage(
     image: np.ndarray,
     *,
     certainty: Annotated[float, Field(ge=0, le=1)] = _DAMAGE_SURE,
-    min_pixels: Annotated[int, Field(ge=1)] = 6,
+    min_pixels: Annotated[int, Field(ge=1)] = 1,
 ) -> np.ndarray:
     """Find damage as real scans show it: cracks, creases, scratches, hair, dust, dirt and foxing.
 
-    Every pixel that differs from a median of its surroundings (5 to 31 px
-    wide) is weighed by gradient-boosted trees that read cheap filter
-    responses around it (see :mod:`retouch.segment.defects.damage_model`): how
-    far it stands out at four scales, the curvature of the luma (ridges
-    and valleys of cracks and hair), how textured and edged the scene
-    beneath it is, how grey its difference is, and how crowded its
-    neighbourhood is with others like it. The trees were trained by
-    ``training/train_damage.py`` on realistic damage
-    (``benchmarks/_realdamage.py``: hand-annotated film dust, dirt and hair
-    from real scans, crack networks, craquelure, creases, torn corners,
-    foxing and film scratches, then scanner blur, grain, fading and JPEG)
-    laid over the GrabCut set's photos, never over the CBSD68 photos that
-    ``benchmarks/restore_real.py`` scores on, and with film-dust shapes from
-    other scans than the ones it scores with.
-
-    Groups of damage pixels both thicker than 5 px and larger than 20 px
-    across are left alone: they are the scene (lettering, dark objects),
-    not cracks, hair or dust. Large losses (torn corners, missing emulsion)
-    are therefore not found by this detector.
+    A small U-Net (:mod:`retouch.segment.defects.damage_net`) reads the
+    photo and its difference from an 11 px median and gives every pixel the
+    probability of being damage and its category (thin: cracks, creases,
+    scratches, hair; spots: dust, dirt, foxing; losses: torn corners, lost
+    emulsion). It was trained by ``training/train_damage_net.py`` on
+    realistic damage (``benchmarks/_realdamage.py``: hand-annotated film
+    dust, dirt and hair from real scans 01-04, crack networks, craquelure,
+    creases, torn corners, foxing and film scratches, then scanner blur,
+    grain, fading and JPEG) laid over the GrabCut set's photos and DAVIS
+    tune frames, never over the CBSD68 photos that
+    ``benchmarks/restore_real.py`` scores on, and with scene lettering,
+    rules and print frames drawn in as things to leave alone. Large photos
+    are run in tiles with a halo, so memory stays bounded.
 
     Parameters
     ----------
@@ -632,9 +625,8 @@ def damage(
         ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA (alpha is
         ignored); uint8, uint16 or float32 in [0, 1].
     certainty : float
-        How sure the trees must be that a pixel is damage (their
-        probability); each group of such pixels must also hold one pixel
-        0.15 surer. Lower finds more and marks more that is not damage.
+        How sure the network must be that a pixel is damage (its
+        probability). Lower finds more and marks more that is not damage.
     min_pixels : int
         Smallest group of damage pixels kept.
 
@@ -653,7 +645,18 @@ def damage(
     >>> bool(mask[31, 41]), bool(mask[5, 5])
     (True, False)
     """
-    image = check_image(image)
-    rgb = to_uint8(to_rgb(image))
-    p = _damage.probability(rgb)
-    return _damage.drop_thick(_damage.clean_up(p, certainty, seed=min(1.0, certainty + _DAMAGE_SEED), min_pixels=min_pixels))
+    return damage_labels(image, certainty=certainty, min_pixels=min_pixels) > 0
+
+
+def damage_labels(image: np.ndarray, *, certainty: float = _DAMAGE_SURE, min_pixels: int = 1) -> np.ndarray:
+    """What :func:`damage` finds, each pixel labelled by category (``H x W`` uint8: 0 none, 1 thin,
+    2 spots, 3 losses; see :data:`damage_net.CATEGORIES <.damage_net.CATEGORIES>`)."""
+    rgb = to_uint8(to_rgb(check_image(image)))
+    p, category = _damage_net.damage_map(rgb)
+    return np.where(found(p, certainty, min_pixels), category, 0).astype(np.uint8)
+
+
+def found(p: np.ndarray, certainty: float = _DAMAGE_SURE, min_pixels: int = 1) -> np.ndarray:
+    """The damage mask :func:`damage` keeps of the network's damage probability ``p``: pixels of at least
+    ``certainty`` in groups of at least ``min_pixels``."""
+    return _damage.clean_up(p, certainty, min_pixels=min_pixels)

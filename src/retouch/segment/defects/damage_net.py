@@ -1,0 +1,94 @@
+"""The damage network of :func:`retouch.segment.damage`: every pixel's category of damage.
+
+A small U-Net (two 3 x 3 convolutions with ReLU at each of four levels,
+full size down to 1/8, of 8, 16, 32 and 48 channels; max pooling down,
+nearest upsampling and the skip connections up; a 1 x 1 convolution to
+four logits) reads :data:`PLANES` planes per pixel: the photo's RGB in
+[0, 1] less 0.5, and its difference from the median of an
+:data:`WINDOW` px window, times 4 (thin damage and specks stand out of it).
+It gives every pixel the probability of four categories: none, thin
+(cracks, creases, scratches, hair), spots (dust, dirt, foxing) and losses
+(torn corners, lost emulsion). It is trained by
+``training/train_damage_net.py`` (PyTorch, on CPUs) on realistic damage
+(:mod:`benchmarks._realdamage`, film-dust shapes of scans 01-04 only) laid
+over the GrabCut set's photos and DAVIS tune frames, never over the CBSD68
+photos that ``benchmarks/restore_real.py`` scores on, and shipped as ONNX
+(``models/damage_net.onnx``) that OpenCV's ``cv2.dnn`` runs.
+
+Photos are run tile by tile (:data:`TILE` px, each with :data:`HALO` px of
+its neighbours, more than the network sees), so memory is bounded by the
+tile whatever the photo's size.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map"]
+
+NET = Path(__file__).parent / "models" / "damage_net.onnx"
+PLANES = 6
+WINDOW = 11
+HALO = 64  # px each output pixel depends on to every side is about 51; a multiple of 8 keeps the pooling grid
+TILE = 512
+CATEGORIES = ("thin", "spots", "losses")  # categories 1, 2, 3 (0: none)
+
+_local = threading.local()  # a cv2.dnn.Net is not safe to share between threads
+
+
+def _net() -> cv2.dnn.Net:
+    cached = getattr(_local, "net", None)
+    if cached is None or cached[0] != NET:
+        cached = _local.net = (NET, cv2.dnn.readNetFromONNX(str(NET)))
+    return cached[1]
+
+
+def inputs(rgb: np.ndarray) -> np.ndarray:
+    """The network's planes (``H x W x PLANES`` float32) of a uint8 RGB photo."""
+    colour = rgb.astype(np.float32) / 255
+    background = cv2.medianBlur(rgb, WINDOW).astype(np.float32) / 255
+    return np.concatenate([colour - 0.5, (colour - background) * 4], axis=2)
+
+
+def _run(rgb: np.ndarray) -> np.ndarray:
+    """Softmax probabilities (``4 x H x W`` float32) of a uint8 RGB tile, padded to a multiple of 8 by reflection."""
+    h, w = rgb.shape[:2]
+    ph, pw = -h % 8, -w % 8
+    planes = inputs(rgb)
+    if ph or pw:
+        planes = cv2.copyMakeBorder(planes, 0, ph, 0, pw, cv2.BORDER_REFLECT)
+    net = _net()
+    net.setInput(np.ascontiguousarray(planes.transpose(2, 0, 1)[None]))
+    logits = net.forward()[0, :, :h, :w]
+    e = np.exp(logits - logits.max(axis=0))
+    return e / e.sum(axis=0)
+
+
+def probabilities(rgb: np.ndarray) -> np.ndarray:
+    """The four categories' probabilities (``H x W x 4`` float32) of a small uint8 RGB photo, in one run."""
+    return _run(rgb).transpose(1, 2, 0)
+
+
+def damage_map(rgb: np.ndarray, *, tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:
+    """(probability of damage ``H x W`` float32, most likely category 1-3 ``H x W`` uint8) of a uint8 RGB photo.
+
+    Run tile by tile, each tile with :data:`HALO` px of its neighbours, so
+    memory stays bounded by the tile; tiles start on multiples of 8 px, as
+    the whole photo's run does, so the network's pooling sees the same grid.
+    """
+    h, w = rgb.shape[:2]
+    p = np.empty((h, w), np.float32)
+    category = np.empty((h, w), np.uint8)
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
+            yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
+            probs = _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+            p[y0:y1, x0:x1] = 1 - probs[0]
+            category[y0:y1, x0:x1] = probs[1:].argmax(axis=0) + 1
+    return p, category
