@@ -64,14 +64,15 @@ def test_patch_distance_hand_checked():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("iterations", [1, 2, 3])
 @pytest.mark.parametrize("kind", ["zero", "random"])
-def test_nnf_search_matches_reference(seed, iterations, kind):
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_nnf_search_matches_reference(seed, iterations, kind, chunks):
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(seed)
     cost = _cost(kind, hole.shape)
     d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
     sy_k, sx_k, d_k = sy.copy(), sx.copy(), d.copy()
     sy_r, sx_r, d_r = sy.copy(), sx.copy(), d.copy()
-    st_k = K.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7)
-    st_r = R.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7)
+    st_k = K.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7, chunks)
+    st_r = R.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7, chunks)
     assert st_k == st_r
     np.testing.assert_array_equal(sy_k, sy_r)
     np.testing.assert_array_equal(sx_k, sx_r)
@@ -97,7 +98,7 @@ def test_nnf_search_finds_exact_copy():
     m = np.rint(img).astype(np.int16).reshape(h, -1)
     cost = np.zeros((h, w), np.int64)
     d = K.patch_distances(m, 1, ty, tx, sy, sx, r, cost)
-    K.nnf_search(m, 1, valid, cost, ty, tx, tindex, sy, sx, d, r, 6, 32, 1)
+    K.nnf_search(m, 1, valid, cost, ty, tx, tindex, sy, sx, d, r, 6, 32, 1, 2)
     assert np.mean(d == 0) > 0.95
 
 
@@ -122,7 +123,7 @@ def test_vote_hand_checked():
 
 
 def test_parallel_kernels_do_not_depend_on_the_thread_count():
-    # patch_distances and vote run in numba threads: one thread and all of them must agree exactly
+    # patch_distances, vote and the chunked search run in numba threads: one thread and all of them must agree exactly
     import numba
 
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(6, h=60, w=70)
@@ -136,10 +137,12 @@ def test_parallel_kernels_do_not_depend_on_the_thread_count():
             numba.set_num_threads(n)
             d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
             v = K.vote(img, hy, hx, tindex, sy, sx, w, r, r, np.empty((hy.size, c), np.float32))
-            results.append((d, v))
+            s_y, s_x, dd = sy.copy(), sx.copy(), d.copy()
+            K.nnf_search(m, c, valid, cost, ty, tx, tindex, s_y, s_x, dd, r, 3, 40, 11, 4)
+            results.append((d, v, s_y, s_x))
     finally:
         numba.set_num_threads(before)
-    for d, v in results[1:]:
-        np.testing.assert_array_equal(d, results[0][0])
-        np.testing.assert_array_equal(v, results[0][1])
+    for got in results[1:]:
+        for a, b in zip(got, results[0]):
+            np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(results[0][0], R.patch_distances(m, c, ty, tx, sy, sx, r, cost))

@@ -99,8 +99,17 @@ def _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r):
     return False
 
 
-@njit(cache=True, nogil=True)
-def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed):
+@njit(cache=True, nogil=True, inline="always")
+def _chunk_bounds(n, chunks, j, it):
+    """Targets ``[lo, hi)`` of chunk ``j`` in pass ``it``: odd passes shift the cuts by half a chunk."""
+    shift = (it % 2) * (n // (2 * chunks))
+    lo = 0 if j == 0 else min(n, j * n // chunks + shift)
+    hi = n if j == chunks - 1 else min(n, (j + 1) * n // chunks + shift)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed, chunks):
     """PatchMatch (Barnes et al. 2009): propagation and random search, in place.
 
     Odd passes scan in raster order and propagate from the left and upper
@@ -108,49 +117,67 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
     the propagation step each target samples sources at exponentially
     shrinking distances (``max_radius``, half of it, ... 1) around its best
     match. A source's ``cost`` (``H x W`` int64) is added to its distance.
-    Returns the generator state after the last draw.
+
+    The targets (in raster order) are cut into ``chunks`` runs searched in
+    parallel threads, each with its own xorshift stream seeded from ``seed``
+    and the chunk's number; a target propagates only from neighbours of its
+    own run, and every other pass moves the cuts by half a run so that matches
+    flow across them. A chunk reads and writes only its own targets' matches,
+    so the result depends on ``seed`` and ``chunks``, never on the number of
+    threads. Returns the XOR of the chunks' generator states after their last
+    draws.
     """
     h, w = valid.shape
     n = ty.shape[0]
     lo_y, hi_y = r, h - r - 1
     lo_x, hi_x = r, w - r - 1
-    state = np.int64(seed) & _MASK32
-    if state == 0:
-        state = 0x9E3779B9
+    states = np.empty(chunks, np.int64)
+    for j in range(chunks):
+        st = (np.int64(seed) + np.int64(j) * np.int64(0x9E3779B9)) & _MASK32
+        if st == 0:
+            st = 0x9E3779B9
+        states[j] = st
     for it in range(iterations):
         forward = it % 2 == 0
         step = 1 if forward else -1
-        for j in range(n):
-            i = j if forward else n - 1 - j
-            y = ty[i]
-            x = tx[i]
-            # propagation: the neighbour's match, shifted by one pixel
-            px = x - step
-            if 0 <= px < w:
-                k = tindex[y, px]
-                if k >= 0:
-                    cx = sx[k] + step
-                    if lo_x <= cx <= hi_x:
-                        _try(img, c, valid, cost, i, sy[k], cx, ty, tx, sy, sx, d, r)
-            py = y - step
-            if 0 <= py < h:
-                k = tindex[py, x]
-                if k >= 0:
-                    cy = sy[k] + step
-                    if lo_y <= cy <= hi_y:
-                        _try(img, c, valid, cost, i, cy, sx[k], ty, tx, sy, sx, d, r)
-            # random search around the best match, radius halving down to 1
-            rad = max_radius
-            while rad >= 1:
-                state = xorshift(state)
-                cy = sy[i] + state % (2 * rad + 1) - rad
-                state = xorshift(state)
-                cx = sx[i] + state % (2 * rad + 1) - rad
-                cy = min(max(cy, lo_y), hi_y)
-                cx = min(max(cx, lo_x), hi_x)
-                _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r)
-                rad //= 2
-    return state
+        for j in prange(chunks):
+            lo, hi = _chunk_bounds(n, chunks, j, it)
+            state = states[j]
+            for jj in range(hi - lo):
+                i = lo + jj if forward else hi - 1 - jj
+                y = ty[i]
+                x = tx[i]
+                # propagation: the neighbour's match, shifted by one pixel
+                px = x - step
+                if 0 <= px < w:
+                    k = tindex[y, px]
+                    if lo <= k < hi:
+                        cx = sx[k] + step
+                        if lo_x <= cx <= hi_x:
+                            _try(img, c, valid, cost, i, sy[k], cx, ty, tx, sy, sx, d, r)
+                py = y - step
+                if 0 <= py < h:
+                    k = tindex[py, x]
+                    if lo <= k < hi:
+                        cy = sy[k] + step
+                        if lo_y <= cy <= hi_y:
+                            _try(img, c, valid, cost, i, cy, sx[k], ty, tx, sy, sx, d, r)
+                # random search around the best match, radius halving down to 1
+                rad = max_radius
+                while rad >= 1:
+                    state = xorshift(state)
+                    cy = sy[i] + state % (2 * rad + 1) - rad
+                    state = xorshift(state)
+                    cx = sx[i] + state % (2 * rad + 1) - rad
+                    cy = min(max(cy, lo_y), hi_y)
+                    cx = min(max(cx, lo_x), hi_x)
+                    _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r)
+                    rad //= 2
+            states[j] = state
+    out = np.int64(0)
+    for j in range(chunks):
+        out ^= states[j]
+    return out
 
 
 @njit(cache=True, nogil=True, parallel=True)

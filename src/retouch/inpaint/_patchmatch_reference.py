@@ -41,12 +41,12 @@ def patch_distances(img, c, ty, tx, sy, sx, r, cost) -> np.ndarray:
     )
 
 
-def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed) -> int:
-    """PatchMatch propagation and random search, in place, in the kernel's order."""
+def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed, chunks) -> int:
+    """PatchMatch propagation and random search, in place, in the kernel's order (its chunks one after another)."""
     h, w = valid.shape
     n = len(ty)
     lo_y, hi_y, lo_x, hi_x = r, h - r - 1, r, w - r - 1
-    state = int(seed) & _MASK32 or 0x9E3779B9
+    states = [((int(seed) + j * 0x9E3779B9) & _MASK32) or 0x9E3779B9 for j in range(chunks)]
 
     def attempt(i: int, cy: int, cx: int) -> None:
         if (cy == sy[i] and cx == sx[i]) or not valid[cy, cx]:
@@ -57,22 +57,31 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
 
     for it in range(iterations):
         step = 1 if it % 2 == 0 else -1
-        order = range(n) if step == 1 else range(n - 1, -1, -1)
-        for i in order:
-            y, x = int(ty[i]), int(tx[i])
-            if 0 <= x - step < w and (k := tindex[y, x - step]) >= 0 and lo_x <= sx[k] + step <= hi_x:
-                attempt(i, int(sy[k]), int(sx[k]) + step)
-            if 0 <= y - step < h and (k := tindex[y - step, x]) >= 0 and lo_y <= sy[k] + step <= hi_y:
-                attempt(i, int(sy[k]) + step, int(sx[k]))
-            rad = max_radius
-            while rad >= 1:
-                state = xorshift(state)
-                cy = int(sy[i]) + state % (2 * rad + 1) - rad
-                state = xorshift(state)
-                cx = int(sx[i]) + state % (2 * rad + 1) - rad
-                attempt(i, min(max(cy, lo_y), hi_y), min(max(cx, lo_x), hi_x))
-                rad //= 2
-    return state
+        shift = (it % 2) * (n // (2 * chunks))
+        for j in range(chunks):
+            lo = 0 if j == 0 else min(n, j * n // chunks + shift)
+            hi = n if j == chunks - 1 else min(n, (j + 1) * n // chunks + shift)
+            state = states[j]
+            order = range(lo, hi) if step == 1 else range(hi - 1, lo - 1, -1)
+            for i in order:
+                y, x = int(ty[i]), int(tx[i])
+                if 0 <= x - step < w and lo <= (k := tindex[y, x - step]) < hi and lo_x <= sx[k] + step <= hi_x:
+                    attempt(i, int(sy[k]), int(sx[k]) + step)
+                if 0 <= y - step < h and lo <= (k := tindex[y - step, x]) < hi and lo_y <= sy[k] + step <= hi_y:
+                    attempt(i, int(sy[k]) + step, int(sx[k]))
+                rad = max_radius
+                while rad >= 1:
+                    state = xorshift(state)
+                    cy = int(sy[i]) + state % (2 * rad + 1) - rad
+                    state = xorshift(state)
+                    cx = int(sx[i]) + state % (2 * rad + 1) - rad
+                    attempt(i, min(max(cy, lo_y), hi_y), min(max(cx, lo_x), hi_x))
+                    rad //= 2
+            states[j] = state
+    out = 0
+    for st in states:
+        out ^= st
+    return out
 
 
 def vote(img, hy, hx, tindex, sy, sx, weight, r, vr, out) -> np.ndarray:

@@ -99,6 +99,8 @@ _LOCALITY = 50.0  # cost per value, in squared 0..255 units, of a source one hol
 _SEAM_SIGMA = 3.0  # px: the seam correction is smoothed along the hole's border this much (0: no seam blending)
 _SEAM_DEPTH = 8.0  # px: the seam offset fades as exp(-depth / this) into the hole (0: it spans the hole)
 _DETAIL_SIGMA = 2.5  # px: in the last vote, finer detail than this comes from the matched pixel, not the mean
+_SEARCH_CHUNKS = 8  # the search runs on this many runs of targets in parallel (at most)
+_MIN_CHUNK = 512  # targets per run at least
 
 
 # ----------------------------------------------------------------------------- pyramid
@@ -235,6 +237,15 @@ def _schedule(level: int, iterations: int) -> tuple[int, int]:
     """
     rounds = 1 if level <= 1 else min(1 + 2 * level, iterations)
     return rounds, min(1 + level, _MAX_PASSES)
+
+
+def _chunks(n: int) -> int:
+    """Runs of targets the search splits into (parallel threads): ``_SEARCH_CHUNKS``, fewer for few targets.
+
+    A fixed number, not the machine's thread count, so that a seed gives the
+    same fill on every machine.
+    """
+    return int(max(1, min(_SEARCH_CHUNKS, n // _MIN_CHUNK)))
 
 
 def _match_image(a: np.ndarray) -> np.ndarray:
@@ -404,7 +415,7 @@ def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None):
     for em in range(n_em):
         m = _match_image(img)
         d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r, cost)
-        K.nnf_search(m, img.shape[2], valid, cost, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)))
+        K.nnf_search(m, img.shape[2], valid, cost, ty, tx, tindex, sy, sx, d, r, n_pm, radius, int(rng.integers(1, 2**31)), _chunks(ty.size))
         if lvl == 0 and em == n_em - 1 and allowed is not None:
             _vote_with_detail(img, hy, hx, tindex, sy, sx, _weights(d, npix), r, allowed)
         else:
