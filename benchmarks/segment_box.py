@@ -73,9 +73,10 @@ def _methods() -> dict[str, Callable[[np.ndarray, Box, int], np.ndarray]]:
         "opencv": opencv_grabcut,
         "retouch": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed),
         # retouch with OpenCV's choices: must score exactly like "opencv" (a check of the wrapper)
-        "retouch-as-opencv": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, color_space="rgb", iterations=5, min_part=0),
+        "retouch-as-opencv": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, color_space="rgb", iterations=5, min_part=0, rim=0),
         "retouch-rgb10": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, color_space="rgb"),
         "retouch-lab5": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, iterations=5),
+        "retouch-no-rim": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, rim=0),
         "retouch-keep-all-parts": lambda rgb, box, seed: grabcut(rgb, box=box, seed=seed, min_part=0),
     }
 

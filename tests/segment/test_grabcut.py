@@ -34,7 +34,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 def test_registered():
     m = registry.get("segment", "grabcut")
     assert set(m.arrays) == {"mask", "foreground_mask", "background_mask"}
-    assert m.settings().iterations == 10
+    assert m.settings().iterations == 5 and m.settings().rim == 0.7
 
 
 def test_smoke():
