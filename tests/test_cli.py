@@ -595,3 +595,16 @@ def test_restore_keeps_a_16bit_lzw_tiff_alike(tmp_path, chelsea):
         assert page.compression.name == "LZW" and page.predictor == 2
     assert found.any() and np.array_equal(restored[~found], scan[~found])
     assert not np.array_equal(restored[found], scan[found])
+
+
+def test_a_long_output_path_is_printed_on_one_line(tmp_path, astronaut, hole):
+    # rich wraps at the terminal width (80 without one): a path a script reads back must not be cut
+    deep = tmp_path / ("a_folder_with_a_long_name_" * 3) / ("and_another_one_" * 3)
+    deep.mkdir(parents=True)
+    src = deep / "photo.png"
+    io.write(src, astronaut)
+    r = run("fill", src, hole, "--method", "telea")
+    assert r.exit_code == 0, r.stderr
+    out = deep / "photo.filled.png"
+    assert len(str(out)) > 100
+    assert f"wrote {out}\n" in r.stdout

@@ -36,8 +36,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # a long path stays on its line
+out = Console(highlight=False, soft_wrap=True)
 
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
