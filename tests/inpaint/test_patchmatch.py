@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import cv2
+import numba
 import numpy as np
 import pytest
 from skimage import data
@@ -267,3 +271,26 @@ def test_source_cost_grows_with_the_square_of_the_distance():
     assert cost[100, 130] == pytest.approx(per, rel=0.1)  # 20 px right of the hole
     assert cost[100, 150] == pytest.approx(4 * per, rel=0.1)  # 40 px
     assert cost[100, 111] < cost[100, 120] < cost[100, 150]
+
+
+def test_threads_follow_the_free_cores(monkeypatch):
+    # a busy machine gets one thread (a parallel loop waits for its slowest thread), an idle one all of numba's
+    pm = sys.modules["retouch.inpaint.patchmatch"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    monkeypatch.setattr(os, "getloadavg", lambda: (float(cores) + 3.0, 0.0, 0.0))
+    assert pm._free_threads() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert pm._free_threads() == min(numba.get_num_threads(), cores)
+
+
+def test_same_fill_on_a_busy_and_an_idle_machine(monkeypatch):
+    # the thread count changes the time, never the fill
+    pm = sys.modules["retouch.inpaint.patchmatch"]
+    image = data.astronaut()[100:260, 100:260]
+    mask = np.zeros(image.shape[:2], bool)
+    mask[50:110, 40:120] = True
+    monkeypatch.setattr(pm, "_free_threads", lambda: 1)
+    one = patchmatch(image, mask, seed=3)
+    monkeypatch.setattr(pm, "_free_threads", lambda: min(2, numba.config.NUMBA_NUM_THREADS))
+    two = patchmatch(image, mask, seed=3)
+    assert (one == two).all()

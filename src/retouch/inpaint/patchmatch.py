@@ -74,9 +74,11 @@ allowed: the votes read only allowed sources.
 from __future__ import annotations
 
 import math
+import os
 from typing import Annotated
 
 import cv2
+import numba
 import numpy as np
 from pydantic import Field
 
@@ -246,6 +248,25 @@ def _chunks(n: int) -> int:
     same fill on every machine.
     """
     return int(max(1, min(_SEARCH_CHUNKS, n // _MIN_CHUNK)))
+
+
+def _free_threads() -> int:
+    """Threads the kernels use: the cores not already busy (by the 1-minute load average), at least 1.
+
+    The results do not depend on it (see :mod:`._patchmatch_kernels`); the
+    time does. On 2 cores, a second thread made a fill of DAVIS tune frame 031
+    1.4x faster when the machine was otherwise idle (0.88 s against 1.22 s)
+    but 2.3x slower when another process kept one core busy (2.1 s against
+    0.9 s): a parallel loop waits for its slowest thread. Batch workers
+    already get one thread per core they own (``retouch.batch``).
+    """
+    most = numba.get_num_threads()
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows)
+        return most
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return int(max(1, min(most, math.floor(cores - busy + 0.5))))
 
 
 def _match_image(a: np.ndarray) -> np.ndarray:
@@ -474,9 +495,14 @@ def _core(
     npix = (2 * r + 1) ** 2 * c
     rng = np.random.default_rng(seed)
     prev = None  # (tindex, sy, sx, filled image with feature channels) of the coarser level
-    for lvl in range(len(imgs) - 1, -1, -1):
-        valid = valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r)
-        prev = _level(imgs[lvl], holes[lvl], valid, prev, lvl, r, npix, iterations, rng, alloweds[0] if lvl == 0 else None)
+    before = numba.get_num_threads()
+    numba.set_num_threads(_free_threads())
+    try:
+        for lvl in range(len(imgs) - 1, -1, -1):
+            valid = valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r)
+            prev = _level(imgs[lvl], holes[lvl], valid, prev, lvl, r, npix, iterations, rng, alloweds[0] if lvl == 0 else None)
+    finally:
+        numba.set_num_threads(before)
 
     out = prev[3][..., :c]
     if _SEAM_SIGMA > 0 and prev[0] is not None:
