@@ -251,14 +251,15 @@ def _chunks(n: int) -> int:
 
 
 def _free_threads() -> int:
-    """Threads the kernels use: the cores not already busy (by the 1-minute load average), at least 1.
+    """Threads the kernels use: the cores other processes leave free (by the 1-minute load average), at least 1.
 
     The results do not depend on it (see :mod:`._patchmatch_kernels`); the
-    time does. On 2 cores, a second thread made a fill of DAVIS tune frame 031
-    1.4x faster when the machine was otherwise idle (0.88 s against 1.22 s)
-    but 2.3x slower when another process kept one core busy (2.1 s against
-    0.9 s): a parallel loop waits for its slowest thread. Batch workers
-    already get one thread per core they own (``retouch.batch``).
+    time does. On 2 cores with nothing else running, two threads filled four
+    DAVIS tune frames 17-19 % faster than the serial kernels did before (one
+    thread: 5-7 % slower, the cost of the split search), but with another
+    process keeping a core busy two threads were 2.3x slower than one: a
+    parallel loop waits for its slowest thread. Batch workers already get one
+    thread per core they own (``retouch.batch``).
     """
     most = numba.get_num_threads()
     try:
@@ -266,7 +267,8 @@ def _free_threads() -> int:
     except (AttributeError, OSError):  # no load average (Windows)
         return most
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return int(max(1, min(most, math.floor(cores - busy + 0.5))))
+    # one unit of load is most likely this process itself (a fill that has run for a while)
+    return int(max(1, min(most, math.floor(cores - busy + 1.0))))
 
 
 def _match_image(a: np.ndarray) -> np.ndarray:
