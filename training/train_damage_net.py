@@ -225,7 +225,8 @@ class _Crops:
         return np.stack(xs), np.stack(ys).astype(np.int64)
 
 
-def fit(file: Path, out: Path, steps: int, seed: int, rate: float, threads: int, init: Path | None, stop: int | None = None) -> None:
+def fit(file: Path, out: Path, steps: int, seed: int, rate: float, threads: int, init: Path | None, stop: int | None = None,
+        hard: float = 1.0) -> None:
     import torch
 
     torch.set_num_threads(threads)
@@ -244,7 +245,13 @@ def fit(file: Path, out: Path, steps: int, seed: int, rate: float, threads: int,
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = crops.batch(BATCH)
-        loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(y), weight=weight)
+        logits, target = net(torch.from_numpy(x)), torch.from_numpy(y)
+        if hard > 1:  # clean pixels the network now takes for damage weigh `hard` times more
+            per = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+            w = weight[target] * torch.where((target == 0) & (logits.detach().softmax(1)[:, 0] < 0.5), hard, 1.0)
+            loss = (per * w).sum() / w.sum()
+        else:
+            loss = torch.nn.functional.cross_entropy(logits, target, weight=weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -319,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--threads", type=int, default=1)
     a.add_argument("--init", type=Path)
     a.add_argument("--stop", type=int, help="stop after this many steps of the --steps schedule")
+    a.add_argument("--hard", type=float, default=1.0, help="weight of the clean pixels the network takes for damage (1: none)")
     a = sub.add_parser("export")
     a.add_argument("--net", type=Path, required=True)
     a.add_argument("--file", type=Path, required=True)
@@ -330,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "prepare":
         prepare(args.data, args.file, args.scene)
     elif args.command == "fit":
-        fit(args.file, args.out, args.steps, args.seed, args.rate, args.threads, args.init, args.stop)
+        fit(args.file, args.out, args.steps, args.seed, args.rate, args.threads, args.init, args.stop, args.hard)
     elif args.command == "export":
         export(args.net, args.file)
     else:

@@ -795,9 +795,12 @@ def restore_labels(image: np.ndarray, recipe: Recipe | None = None) -> np.ndarra
         if s.mode != "add" or s.method not in ("damage", *_DETECTOR_LABEL):
             raise RetouchError(f"only the damage detectors' masks can be labelled, not a {s.mode} step of {s.method!r}")
         if s.method == "damage":
-            found = damage_labels(image, **s.settings)
+            settings = dict(s.settings)
+            category = settings.pop("category", "all")
+            found = damage_labels(image, **settings)
             for k, name in enumerate(CATEGORIES, 1):
-                labels[found == k] = DAMAGE_LABELS[name]
+                if category in ("all", name):
+                    labels[found == k] = DAMAGE_LABELS[name]
         else:
             labels[s.resolve().func(image, **s.settings)] = DAMAGE_LABELS[_DETECTOR_LABEL[s.method]]
     mask = labels > 0

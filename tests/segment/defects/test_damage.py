@@ -191,3 +191,17 @@ def test_categories_of_a_hand_drawn_case():
     assert labels[61, 41] == 2
     assert np.bincount(labels[140:160, 0:25].ravel(), minlength=4).argmax() == 3
     assert not labels[:, 60:100].any() or labels[:, 60:100].mean() < 0.01
+
+
+def test_one_category_at_a_time():
+    """category= keeps the damage of one category only (what the web app's Detect tool offers); together they
+    are all of it."""
+    image = np.full((160, 200, 3), 105, np.uint8)
+    cv2.polylines(image, [np.array([[120, 20], [130, 60], [124, 100], [140, 140]], np.int32).reshape(-1, 1, 2)], False, (235, 235, 235), 1)
+    image[60:63, 40:43] = 240
+    parts = {c: damage(image, certainty=0.5, category=c) for c in ("thin", "spots", "losses")}
+    assert np.array_equal(parts["thin"] | parts["spots"] | parts["losses"], damage(image, certainty=0.5))
+    assert parts["spots"][61, 41] and not parts["thin"][61, 41]
+    assert registry.get("segment", "damage").settings().category == "all"
+    with pytest.raises(RetouchError, match=r"^segment method 'damage': category: "):
+        damage(image, category="text")

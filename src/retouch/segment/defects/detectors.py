@@ -31,6 +31,7 @@ from . import specks as _spots
 __all__ = ["scratches", "spots", "text", "damage", "damage_labels"]
 
 Polarity = Literal["both", "light", "dark"]
+DamageCategory = Literal["all", "thin", "spots", "losses"]
 
 _N_ANGLES = 16
 # Tests of a scratch chain (see _scratch_measures), set from 16 CBSD68 photos with drawn
@@ -602,6 +603,7 @@ def damage(
     *,
     certainty: Annotated[float, Field(ge=0, le=1)] = _DAMAGE_SURE,
     min_pixels: Annotated[int, Field(ge=1)] = 1,
+    category: DamageCategory = "all",
 ) -> np.ndarray:
     """Find damage as real scans show it: cracks, creases, scratches, hair, dust, dirt and foxing.
 
@@ -629,6 +631,10 @@ def damage(
         probability). Lower finds more and marks more that is not damage.
     min_pixels : int
         Smallest group of damage pixels kept.
+    category : str
+        ``all``, or only the damage the network places in one category:
+        ``thin`` (cracks, creases, scratches, hair), ``spots`` (dust, dirt,
+        foxing) or ``losses`` (torn corners, lost emulsion).
 
     Returns
     -------
@@ -645,7 +651,8 @@ def damage(
     >>> bool(mask[31, 41]), bool(mask[5, 5])
     (True, False)
     """
-    return damage_labels(image, certainty=certainty, min_pixels=min_pixels) > 0
+    labels = damage_labels(image, certainty=certainty, min_pixels=min_pixels)
+    return labels > 0 if category == "all" else labels == _damage_net.CATEGORIES.index(category) + 1
 
 
 def damage_labels(image: np.ndarray, *, certainty: float = _DAMAGE_SURE, min_pixels: int = 1) -> np.ndarray:
