@@ -282,7 +282,7 @@ def evaluate(file: Path, onnx: Path, every: int = 1) -> None:
     from retouch.segment.defects import damage_model, damage_net, detectors
 
     damage_net.NET = onnx
-    thresholds = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85)
+    thresholds = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
     rules = {"kept as retouch.segment.damage keeps them": lambda p, t: detectors.found(p, t),
              "every pixel at least the threshold": lambda p, t: p >= t,
              "groups of 6 px or more": lambda p, t: damage_model.clean_up(p, t, min_pixels=6)}
@@ -306,7 +306,7 @@ def evaluate(file: Path, onnx: Path, every: int = 1) -> None:
         print(name)
         for t, (a, b, c, d), m in zip(thresholds, counts[r], clean[r]):
             p, rr = a / max(1, b), c / max(1, d)
-            print(f"  threshold {t:.1f}: P {p:.3f} R {rr:.3f} F1 {2 * p * rr / max(1e-9, p + rr):.3f} (pooled);"
+            print(f"  threshold {t:.2f}: P {p:.3f} R {rr:.3f} F1 {2 * p * rr / max(1e-9, p + rr):.3f} (pooled);"
                   f" clean versions marked {100 * m / max(1, n_clean):.3f} %")
 
 

@@ -87,7 +87,7 @@ def cracked(astronaut):
 
 def test_registered_and_smoke():
     assert "damage" in registry.names("segment")
-    assert registry.get("segment", "damage").settings().certainty == pytest.approx(0.75)
+    assert registry.get("segment", "damage").settings().certainty == pytest.approx(0.6)
     mask = damage(np.full((64, 96, 3), 128, np.uint8))
     assert mask.shape == (64, 96) and mask.dtype == bool and not mask.any()
 
@@ -143,14 +143,14 @@ def test_quality_against_the_median_peer(cracked, astronaut):
     damaged, truth = cracked
     ours, theirs = _f1(damage(damaged), truth), _f1(_peer(damaged), truth)
     assert ours >= 1.3 * theirs
-    # measured with the network (issue 19): 0.97 % of the clean astronaut against the peer's 4.28 %
-    # (0.23 times; the boosted trees before it marked under 0.43 %: this bound was 0.1 times)
+    # measured with the network (issue 19): 0.91 % of the clean astronaut against the peer's 4.28 %
+    # (0.21 times; the boosted trees before it marked under 0.43 %: this bound was 0.1 times)
     assert damage(astronaut).mean() <= 0.3 * _peer(np.ascontiguousarray(astronaut)).mean()
 
 
 def test_clean_photos_nearly_untouched(camera, chelsea, coffee):
     """Each clean photo: well under a third of what the median peer marks on it, and under 2 %. Measured with
-    the network: camera 0.81 % (peer 4.02 %), chelsea 0.19 % (2.21 %), coffee 1.47 % (6.30 %: glints on the
+    the network: camera 0.77 % (peer 4.02 %), chelsea 0.13 % (2.21 %), coffee 1.60 % (6.30 %: glints on the
     spoon and rims). The boosted trees before it kept all three under 0.5 %, this test's bound then."""
     for photo in (camera, chelsea, coffee):
         photo = np.ascontiguousarray(photo)
