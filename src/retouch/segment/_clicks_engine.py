@@ -1,6 +1,8 @@
 """The machinery behind :mod:`retouch.segment.clicks` (no checks here).
 
-Two stages, both exact min-cuts (:func:`scipy.sparse.csgraph.maximum_flow`):
+Two stages, both exact min-cuts (Boykov & Kolmogorov's algorithm on integer
+capacities, a numba kernel in :mod:`._clicks_kernels`; the hard-labelled
+superpixels leave the graph as terminal capacities of their neighbours):
 
 1. **Superpixel graph cut** (topology). The working image is cut into SLIC
    superpixels once. Each click solves a min-cut on the superpixel graph whose
@@ -57,6 +59,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra, maximum_flow
 
+from ._clicks_kernels import gmm_rounds, gmm_start, logsumexp_rows, source_side, warm_up
+
 _BINS = 16  # colour histogram bins per RGB channel
 
 
@@ -67,7 +71,9 @@ def _logsumexp(ll: np.ndarray) -> np.ndarray:
 
 
 def _source_side(cap: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
-    """Min s-t cut of nodes ``0..n-1`` (source ``n``, sink ``n + 1``): True on the source side.
+    """Min s-t cut of nodes ``0..n-1`` (source ``n``, sink ``n + 1``) by SciPy: True on the source side.
+
+    The reference the tests hold :func:`_min_cut` to.
 
     ``cap`` (float, already scaled to fit int32) holds every edge and a
     zero-capacity reverse entry for each, so the residual graph has them.
@@ -83,6 +89,22 @@ def _source_side(cap: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) ->
     fg = np.zeros(n + 2, bool)
     fg[reach] = True
     return fg[:n]
+
+
+def _min_cut(n: int, eu: np.ndarray, ev: np.ndarray, w: np.ndarray, src: np.ndarray, snk: np.ndarray) -> np.ndarray:
+    """Min s-t cut of nodes ``0..n-1``: True on the source side.
+
+    ``eu``, ``ev``: each undirected edge once, capacity ``w`` both ways;
+    ``src``, ``snk``: terminal capacities. The float capacities are scaled to
+    integers (their total to 2^50) and cut exactly by the numba
+    Boykov-Kolmogorov kernel (:func:`._clicks_kernels.source_side`).
+    """
+    total = float(src.sum() + snk.sum() + 2.0 * w.sum())
+    scale = 2.0**50 / max(total, 1e-9)
+    q = lambda c: np.maximum(np.rint(np.asarray(c, np.float64) * scale), 0).astype(np.int64)  # noqa: E731
+    wq = q(w)
+    return source_side(int(n), np.ascontiguousarray(eu, np.int64), np.ascontiguousarray(ev, np.int64),
+                       wq, wq, q(src), q(snk))
 
 
 @dataclass
@@ -129,6 +151,7 @@ class Engine:
         """``model``: the 8-bit 3-channel values the colour models learn from (default ``rgb8``;
         luminance and texture for a grey photo, see ``_grey.grey_features``)."""
         self.p = params
+        warm_up()
         self.rgb = rgb8 if model is None else model
         h, w = rgb8.shape[:2]
         self.h, self.w = h, w
@@ -222,8 +245,27 @@ class Engine:
         h = h.reshape(_BINS, _BINS, _BINS).transpose(2, 0, 1).astype(np.float64).ravel()
         return h / max(h.sum(), 1e-12)
 
+    def _gmm_start(self, w: np.ndarray, tot: float) -> np.ndarray:
+        """Start assignment: equal-weight slices along the weighted colours' principal axis."""
+        k = int(self.p.gmm_components)
+        m0 = w @ self.mu / tot
+        c0 = (w @ self.sec9).reshape(3, 3) / tot - np.outer(m0, m0)
+        axis = np.linalg.eigh(c0 + 1e-6 * np.eye(3))[1][:, -1]
+        return gmm_start(w, self.mu, np.ascontiguousarray(axis), m0, k)
+
     def _gmm_fit(self, weights: np.ndarray) -> tuple[list[tuple[float, np.ndarray, np.ndarray, float]], np.ndarray] | None:
-        """GrabCut's colour model (Rother et al. 2004) fitted to weighted superpixels.
+        """GrabCut's colour model fitted to weighted superpixels (see :meth:`_gmm_fit_reference`), in numba."""
+        w = np.maximum(weights, 0).astype(np.float64)
+        tot = float(w.sum())
+        if tot <= 0:
+            return None
+        assign = self._gmm_start(w, tot)
+        ll, par, valid = gmm_rounds(w, self.mu, self.sec9, self.cov9, assign, int(self.p.gmm_components), 3, 4.0)
+        comps = [(float(c[0]), c[1:4].copy(), c[4:13].reshape(3, 3).copy(), float(c[13])) for c, v in zip(par, valid) if v]
+        return comps, ll
+
+    def _gmm_fit_reference(self, weights: np.ndarray) -> tuple[list[tuple[float, np.ndarray, np.ndarray, float]], np.ndarray] | None:
+        """GrabCut's colour model (Rother et al. 2004) fitted to weighted superpixels (NumPy).
 
         ``gmm_components`` full-covariance Gaussians in RGB, fitted on the
         superpixels' exact colour moments by a few hard-assignment rounds from
@@ -238,13 +280,7 @@ class Engine:
         if tot <= 0:
             return None
         mu, sec9, cov9 = self.mu, self.sec9, self.cov9
-        m0 = w @ mu / tot
-        c0 = (w @ sec9).reshape(3, 3) / tot - np.outer(m0, m0)
-        axis = np.linalg.eigh(c0 + 1e-6 * np.eye(3))[1][:, -1]
-        order = np.argsort((mu - m0) @ axis)
-        cw = np.cumsum(w[order]) / tot
-        assign = np.empty(self.n, np.int64)
-        assign[order] = np.minimum((cw * k).astype(np.int64), k - 1)
+        assign = self._gmm_start(w, float(tot))
         floor = 4.0 * np.eye(3)  # colour noise floor (8-bit quantisation and JPEG)
         ll = np.empty((self.n, k))
         for _ in range(3):
@@ -271,7 +307,7 @@ class Engine:
     def _gmm_loglik(self, weights: np.ndarray) -> np.ndarray:
         """Expected log-likelihood of each superpixel's pixels under the GMM fitted to ``weights``."""
         fit = self._gmm_fit(weights)
-        return np.zeros(self.n) if fit is None else _logsumexp(fit[1])
+        return np.zeros(self.n) if fit is None else logsumexp_rows(fit[1])
 
     @staticmethod
     def _gmm_pixels(comps, x: np.ndarray) -> np.ndarray:
@@ -284,25 +320,31 @@ class Engine:
 
     def _cut(self, unary: np.ndarray, hard_fg: np.ndarray, hard_bg: np.ndarray) -> np.ndarray:
         """Min-cut: unary > 0 favours the object (per unit area)."""
-        n = self.n
         pw = self.pair
         lam = self.p.smoothness
-        inf = float(lam * pw.data.sum() + np.abs(unary * self.size).sum() + 1.0)
         src = np.maximum(unary, 0) * self.size
         snk = np.maximum(-unary, 0) * self.size
-        src[hard_fg] = inf
-        snk[hard_bg] = inf
-        src[hard_bg] = 0
-        snk[hard_fg] = 0
-        total = src.sum() + snk.sum() + lam * pw.data.sum()
-        scale = 1.5e9 / max(total, 1e-9)
-        s, t = n, n + 1
-        nodes = np.arange(n)
-        # every edge, then the zero-capacity reverse entries the residual graph needs
-        rows = np.concatenate([pw.row, np.full(n, s), nodes, nodes, np.full(n, t)])
-        cols = np.concatenate([pw.col, nodes, np.full(n, t), np.full(n, s), nodes])
-        cap = np.concatenate([lam * pw.data, src, snk, np.zeros(2 * n)]) * scale
-        return _source_side(cap, rows, cols, n)
+        # the hard-labelled superpixels leave the graph: an edge from a free
+        # superpixel to a held one becomes a terminal capacity of the free one
+        # (the same minimum cut; the first click's disc candidates hold most
+        # of the photo as background, so their graphs are small)
+        held = hard_fg | hard_bg
+        free = ~held
+        edge = lam * pw.data
+        to_fg = free[pw.row] & hard_fg[pw.col]
+        to_bg = free[pw.row] & hard_bg[pw.col]
+        src += np.bincount(pw.row[to_fg], edge[to_fg], self.n)
+        snk += np.bincount(pw.row[to_bg], edge[to_bg], self.n)
+        out = hard_fg & ~hard_bg
+        idx = np.nonzero(free)[0]
+        n = len(idx)
+        if n == 0:
+            return out
+        sub = -np.ones(self.n, np.int64)
+        sub[idx] = np.arange(n)
+        both = free[pw.row] & free[pw.col] & (pw.row < pw.col)  # each edge once (the pairs are symmetric)
+        out[idx] = _min_cut(n, sub[pw.row[both]], sub[pw.col[both]], edge[both], src[idx], snk[idx])
+        return out
 
     def _connected(self, seg: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """The superpixels of ``seg`` connected to a seed superpixel."""
@@ -620,15 +662,8 @@ class Engine:
                 src += np.bincount(u[fm], w_[fm], nn)
                 snk += np.bincount(u[~fm], w_[~fm], nn)
         r = np.concatenate(rows); c = np.concatenate(cols); w_ = np.concatenate(caps).astype(np.float64)
-        total = src.sum() + snk.sum() + 2 * w_.sum()
-        scale = 1.0e9 / max(total, 1e-9)
-        s_, t_ = nn, nn + 1
-        nodes = np.arange(nn)
-        R = np.concatenate([r, c, np.full(nn, s_), nodes, nodes, np.full(nn, t_)])
-        C = np.concatenate([c, r, nodes, np.full(nn, t_), np.full(nn, s_), nodes])
-        cap = np.concatenate([w_, w_, src, snk, np.zeros(nn), np.zeros(nn)]) * scale
         out = m.copy()
-        out[unk] = _source_side(cap, R, C, nn)
+        out[unk] = _min_cut(nn, r, c, w_, src, snk)
         return out
 
     def keep_clicked(self, m: np.ndarray, clicks: list[tuple[int, int, bool]]) -> np.ndarray:

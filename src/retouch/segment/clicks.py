@@ -5,16 +5,16 @@ where the mask went wrong: positive on what was missed, negative on what was
 taken by mistake. :func:`clicks` turns a list of ``(x, y, positive)`` clicks
 into a bool mask; :class:`ClickSession` keeps what it can between clicks
 (working image, superpixels, their graph, the previous mask) so that one more
-click costs a few small graph cuts instead of a full segmentation (median
-about 0.26 s on the GrabCut set's photos and 0.31 s on a 1 MP photo, measured
-on a loaded 2-core machine; ``benchmarks/segment_clicks.py``), which is what
-the web app and the CLI use.
+click costs a few small graph cuts instead of a full segmentation (about
+0.1 s on a 1 MP photo, the first click under 0.2 s, measured on a loaded
+2-core machine; ``benchmarks/segment_clicks.py``), which is what the web app
+and the CLI use.
 
 How it works (classical means only, no learned weights):
 
 1. **Superpixel graph cut.** The working image (at most ``max_pixels``) is cut
    into SLIC superpixels once. For each click the labels of the superpixels
-   are found by an exact min-cut (:func:`scipy.sparse.csgraph.maximum_flow`)
+   are found by an exact min-cut (Boykov & Kolmogorov's algorithm, compiled)
    of an energy with
 
    - colour terms: GrabCut's colour models (Rother et al. 2004), mixtures of
@@ -97,8 +97,8 @@ class ClickSession:
 
     Keeps the working image, its superpixels, their graph and the masks of
     earlier clicks, so that :meth:`add` costs a few small graph cuts and a band
-    refinement (median about 0.26 s on the GrabCut set's photos, 0.31 s on a
-    1 MP photo, on a loaded 2-core machine; see ``benchmarks/segment_clicks.py``)
+    refinement (about 0.1 s on a 1 MP photo, the first click under 0.2 s, on a
+    loaded 2-core machine; see ``benchmarks/segment_clicks.py``)
     instead of a full segmentation.
 
     Parameters
