@@ -279,13 +279,13 @@ def export(net_file: Path, file: Path) -> None:
 def evaluate(file: Path, onnx: Path, every: int = 1) -> None:
     from scipy import ndimage as ndi
 
-    from retouch.segment.defects import damage_model, damage_net, detectors
+    from retouch.segment.defects import damage_net, detectors
 
     damage_net.NET = onnx
     thresholds = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
     rules = {"kept as retouch.segment.damage keeps them": lambda p, t: detectors.found(p, t),
              "every pixel at least the threshold": lambda p, t: p >= t,
-             "groups of 6 px or more": lambda p, t: damage_model.clean_up(p, t, min_pixels=6)}
+             "groups of 6 px or more": lambda p, t: damage_net.clean_up(p, t, min_pixels=6)}
     counts = np.zeros((len(rules), len(thresholds), 4))
     clean = np.zeros((len(rules), len(thresholds)))
     n_clean = 0

@@ -445,7 +445,7 @@ def restore(
     image: Path = typer.Argument(..., help="Image file (a scan, a photo with dust or a date stamp)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default IMAGE.restored.EXT)."),
     damage: Optional[bool] = typer.Option(None, "--damage/--no-damage", help="Find damage as real scans show it: cracks, creases, hair, dust, foxing."),
-    scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Find thin scratches and cracks."),
+    scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Also run the classical scratch detector (long straight lines; off by default: it takes rules, frames and rims for scratches)."),
     spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Find dust and small blotches."),
     text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps."),
     grow: float = typer.Option(1, "--grow", help="Grow the detected mask by this many pixels."),
@@ -459,18 +459,19 @@ def restore(
     overwrite: bool = Overwrite,
     max_pixels: int = MaxPixels,
 ) -> None:
-    """Detect scratches, dust spots and overlaid text, and fill them.
+    """Detect damage (cracks, scratches, hair, dust, foxing, losses) and overlaid text, and fill them.
 
-    All detectors run by default; naming some (--damage, --scratches, --spots,
-    --text) runs only those, and --no-X leaves one out.
+    The damage, spots and text detectors run by default; naming some
+    (--damage, --scratches, --spots, --text) runs only those, and --no-X
+    leaves one out.
     """
-    from .pipeline import recipe_for_restore
+    from .pipeline import RESTORE_DEFAULTS, recipe_for_restore
 
     flags = {"damage": damage, "scratches": scratches, "spots": spots, "text": text}
     if any(v is True for v in flags.values()):
         chosen = {k: bool(v) for k, v in flags.items()}
     else:
-        chosen = {k: v is not False for k, v in flags.items()}
+        chosen = {k: RESTORE_DEFAULTS[k] and v is not False for k, v in flags.items()}
     rec = recipe_for_restore(**chosen, grow=grow, method=method, spot_certainty=spot_certainty)
     if labels and save_mask is None:
         raise UsageError("--labels labels the mask that --save-mask writes; give --save-mask FILE too")

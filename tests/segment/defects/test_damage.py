@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 
 from retouch import RetouchError, registry
 from retouch.segment import damage
-from retouch.segment.defects import damage_model, damage_net
+from retouch.segment.defects import damage_net
 from retouch.segment.defects.detectors import damage_labels
 
 
@@ -132,9 +132,9 @@ def test_clean_up_keeps_groups_with_a_sure_pixel():
     p[10:13, 10:13] = 0.6
     p[11, 11] = 0.95
     p[18, 18] = 0.99  # sure but a single pixel
-    m = damage_model.clean_up(p, 0.5, seed=0.9)
+    m = damage_net.clean_up(p, 0.5, seed=0.9)
     assert m[10:13, 10:13].all() and not m[2:5, 2:5].any() and not m[18, 18]
-    assert np.array_equal(damage_model.clean_up(p, 0.5, min_pixels=1), p >= 0.5)
+    assert np.array_equal(damage_net.clean_up(p, 0.5, min_pixels=1), p >= 0.5)
 
 
 def test_quality_against_the_median_peer(cracked, astronaut):
@@ -157,16 +157,6 @@ def test_clean_photos_nearly_untouched(camera, chelsea, coffee):
         rgb = photo if photo.ndim == 3 else np.dstack([photo] * 3)
         marked = damage(photo).mean()
         assert marked < 0.3 * _peer(rgb).mean() and marked < 0.02
-
-
-def test_thick_large_groups_are_the_scene():
-    """drop_thick keeps thin lines and small specks and drops a group both thick and large (a letter's stroke)."""
-    m = np.zeros((80, 120), bool)
-    m[10, 5:100] = True  # a crack: long, 1 px
-    m[30:42, 10:22] = True  # a speck of dirt 12 px across
-    m[50:75, 40:70] = True  # a stroke 25 x 30 px
-    out = damage_model.drop_thick(m)
-    assert out[10, 5:100].all() and out[30:42, 10:22].all() and not out[50:75, 40:70].any()
 
 
 def test_tiles_give_the_whole_photos_answer(cracked):

@@ -16,7 +16,6 @@ The parts, in the order a photo goes through them:
 - :mod:`.trees`: loading the shipped tree models and what they say of a row;
 - :mod:`.speck_net`: the speck network (ONNX, run by ``cv2.dnn``);
 - :mod:`.damage_net`: the damage network (ONNX, run by ``cv2.dnn``) that :func:`~.detectors.damage` runs;
-- :mod:`.damage_model`: the boosted trees ``damage`` ran before the network (kept for ``training/train_damage.py``), and its mask clean-up;
 - ``models/``: the shipped model files, made by the scripts in ``training/``.
 """
 

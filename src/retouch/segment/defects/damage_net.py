@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map"]
+__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "clean_up"]
 
 NET = Path(__file__).parent / "models" / "damage_net.onnx"
 PLANES = 6
@@ -92,3 +92,19 @@ def damage_map(rgb: np.ndarray, *, tile: int = TILE) -> tuple[np.ndarray, np.nda
             p[y0:y1, x0:x1] = 1 - probs[0]
             category[y0:y1, x0:x1] = probs[1:].argmax(axis=0) + 1
     return p, category
+
+
+def clean_up(p: np.ndarray, sure: float, *, seed: float | None = None, min_pixels: int = 3) -> np.ndarray:
+    """The damage mask of probabilities ``p``: pixels of at least ``sure`` in groups of at least
+    ``min_pixels`` that hold a pixel of at least ``seed`` (default: ``sure``)."""
+    mask = p >= sure
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_pixels
+    if seed is not None and seed > sure:
+        strong = np.zeros(count, bool)
+        strong[np.unique(labels[p >= seed])] = True
+        keep &= strong
+    keep[0] = False
+    return keep[labels]

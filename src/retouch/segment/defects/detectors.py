@@ -21,7 +21,6 @@ from ... import registry
 from ...convert import split_alpha, to_float, to_rgb, to_uint8
 from ...refine import grow
 from ...validate import check_image
-from . import damage_model as _damage
 from . import damage_net as _damage_net
 from . import glyphs as _text
 from . import lines as _lines
@@ -594,7 +593,11 @@ def text(
 # 0.382 / 0.04 %. Keeping only groups of 6 px or more, or groups holding a surer pixel, lost more
 # recall than it saved on the clean versions. 0.6: the lowest certainty whose clean versions stay
 # under the issue's 0.3 %. (The network before the --hard fit, at its own such certainty 0.75:
-# 0.842 / 0.344 / 0.488 / 0.19 %.)
+# 0.842 / 0.344 / 0.488 / 0.19 %.) A fourth fit (1800 more steps from this one, --hard 4) was
+# better on the held-out versions (0.6: 0.743 / 0.501 / 0.599 / 0.27 %; on the 16 photos of
+# `benchmarks.restore_real --photos tune`, per-photo F1 0.445 against this one's 0.422 at the same
+# share of the clean photos marked) but marked more of the sharp, unaged scikit-image photos (at
+# 0.63, the astronaut 2.08 % against 0.91 %, nine photos 0.56 % against 0.45 %), so it is not shipped.
 _DAMAGE_SURE = 0.6
 
 
@@ -667,4 +670,4 @@ def damage_labels(image: np.ndarray, *, certainty: float = _DAMAGE_SURE, min_pix
 def found(p: np.ndarray, certainty: float = _DAMAGE_SURE, min_pixels: int = 1) -> np.ndarray:
     """The damage mask :func:`damage` keeps of the network's damage probability ``p``: pixels of at least
     ``certainty`` in groups of at least ``min_pixels``."""
-    return _damage.clean_up(p, certainty, min_pixels=min_pixels)
+    return _damage_net.clean_up(p, certainty, min_pixels=min_pixels)
