@@ -412,6 +412,25 @@ def test_restore_one_detector_only(tmp_path, chelsea):
     assert io.read_mask(tmp_path / "m.png")[lines > 0].mean() < 0.2
 
 
+def test_restore_leaves_the_classical_scratch_detector_out_unless_asked(tmp_path, chelsea):
+    """By default restore runs damage, spots and text, not the classical scratches detector (it took a sign's
+    rules, a print's frame and the rim of a pair of glasses for scratches); --scratches adds it, and the
+    default mask is exactly what the recipe without it finds."""
+    from retouch.pipeline import RESTORE_DEFAULTS, recipe_for_restore
+
+    damaged, _ = _damaged(chelsea)
+    src = io.write(tmp_path / "scan.png", damaged)
+    r = run("restore", src, "-o", tmp_path / "o.png", "--save-mask", tmp_path / "m.png")
+    assert r.exit_code == 0, r.stderr
+    assert "detected damage, spots, text" in r.stderr and "scratches" not in r.stderr
+    assert not RESTORE_DEFAULTS["scratches"] and [s.method for s in recipe_for_restore().segment] == ["damage", "spots", "text"]
+    assert np.array_equal(io.read_mask(tmp_path / "m.png"), recipe_for_restore().make_mask(damaged)[0])
+    r = run("restore", src, "--no-text", "-o", tmp_path / "o2.png")
+    assert r.exit_code == 0 and "detected damage, spots" in r.stderr and "scratches" not in r.stderr
+    r = run("restore", src, "--damage", "--scratches", "-o", tmp_path / "o3.png")
+    assert r.exit_code == 0 and "detected damage, scratches" in r.stderr and "spots" not in r.stderr
+
+
 def test_segment_and_remove_with_clicks(tmp_path, coffee):
     from retouch.segment import clicks
 
