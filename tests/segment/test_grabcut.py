@@ -237,3 +237,19 @@ def test_box_inside_an_object_gives_the_box(chelsea):
     # background marks in the box stay out of it
     marked = grabcut(chelsea, box=box, background=[(260, 210)], radius=3)
     assert not marked[210, 260] and marked[240, 290]
+
+
+def test_box_learns_the_background_around_it():
+    # with a box, GrabCut learns the background from the box grown by
+    # ``context`` only: repainting the photo far from the box changes nothing,
+    # where plain GrabCut (context=None, the whole photo's colours) is moved by it
+    image = data.astronaut().copy()
+    box = (150, 20, 130, 190)  # the head and shoulders
+    before = grabcut(image, box=box)
+    far = image.copy()
+    far[:, 380:] = np.random.default_rng(0).integers(0, 256, far[:, 380:].shape, dtype=np.uint8)
+    assert np.array_equal(grabcut(far, box=box), before)
+    assert not np.array_equal(grabcut(far, box=box, context=None), grabcut(image, box=box, context=None))
+    # the crop covers the marks too: a foreground mark far from the box stays selected
+    marked = grabcut(image, box=box, foreground=[(500, 300)])
+    assert marked[300, 500] and marked[:, 300:].sum() < 200

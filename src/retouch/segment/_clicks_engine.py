@@ -141,6 +141,8 @@ class Params:
     guard_hard: bool = True  # the size guard holds the far labels hard
     scale_touch_penalty: float = 0.2  # ... and this x the share of its boundary on the disc's rim
     scale_size_penalty: float = 0.5  # candidates ranked by boundary contrast minus this x area fraction
+    neg_only_removes: bool = False
+    pos_only_adds: bool = False
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
 
 
@@ -382,6 +384,12 @@ class Engine:
             keep = 1.0 - np.exp(-d_new / (0.5 * scale))
             stab = stability * keep * (2.0 * prev_sp - 1.0)
         prev_lab = prev_sp > 0.5 if prev_sp is not None else None
+        if prev_lab is not None and newest is not None:
+            # monotone edits: a negative click only removes, a positive one only adds
+            if not clicks[-1][2] and p.neg_only_removes:
+                hard_bg = (hard_bg | ~prev_lab) & ~hard_fg
+            if clicks[-1][2] and p.pos_only_adds:
+                hard_fg = (hard_fg | prev_lab) & ~hard_bg
         # proposal: the newest click takes the part of the wrongly labelled
         # region that is geodesically nearer to it than to any click of the
         # other label (Bai & Sapiro's geodesic segmentation, restricted to

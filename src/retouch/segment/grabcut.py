@@ -16,6 +16,7 @@ from ._grey import grey_features, grey_reach, is_grey
 __all__ = ["grabcut"]
 
 _GMM_COMPONENTS = 5  # OpenCV's fixed number of Gaussians per model
+_GREY_CONTEXT = 2.5  # a grey photo's crop takes this many times ``context`` around the box
 _EMPTY_BOX = 0.01  # a cut that keeps less than this share of its box gives the box itself
 
 
@@ -173,6 +174,7 @@ def grabcut(
     work_size: Annotated[int, Field(ge=64)] | None = 1024,
     seed: Annotated[int, Field(ge=0)] = 0,
     rim: Annotated[float, Field(ge=0, le=10)] = 0.7,
+    context: Annotated[float, Field(ge=0, le=100)] | None = 0.2,
 ) -> np.ndarray:
     """Cut an object out with GrabCut from a box, a rough mask or marks.
 
@@ -226,6 +228,12 @@ def grabcut(
         box's median such distance, starts as probable background instead of
         probably the object (0: the whole box starts as the object, as in
         OpenCV).
+    context : float, optional
+        With a box: GrabCut sees only the box grown by this fraction of its
+        width and height on each side (and the marks), so the background
+        model learns the background around the object, not the whole photo's
+        (everything beyond is background anyway); a grey photo gets 2.5
+        times as much. None: the whole photo, as in OpenCV.
 
     Returns
     -------
@@ -307,6 +315,36 @@ def grabcut(
     rough = None if mask is None else check_mask(mask, image.shape, "mask")
     if box is None and rough is None and not fg_marks.any():
         raise RetouchError("grabcut needs a box, a mask or foreground marks to know the object; give box=(x, y, w, h)")
+
+    if box is not None and context is not None:
+        # GrabCut on the box and its surroundings only: the background model
+        # learns the background near the object (DAVIS frames 000-171, every
+        # 2nd: error 3.16 % with 0.2, 3.69 % on the whole photo; grey, whose
+        # texture planes need more background to tell it: 3.91 % with 0.5,
+        # 4.20 % on the whole photo, and 0.2 worse than the whole photo)
+        ctx = check_number(context, "context", low=0)
+        if is_grey(to_uint8(to_rgb(image))):
+            ctx *= _GREY_CONTEXT
+        x, y, bw, bh = check_box(box, image.shape)
+        # at least 16 pixels of background either side (the rim start needs some)
+        mx, my = max(16, int(np.ceil(ctx * bw))), max(16, int(np.ceil(ctx * bh)))
+        x0, y0, x1, y1 = max(0, x - mx), max(0, y - my), min(w, x + bw + mx), min(h, y + bh + my)
+        marks = fg_marks | bg_marks
+        if marks.any():
+            ys, xs = np.nonzero(marks)
+            x0, y0, x1, y1 = min(x0, int(xs.min())), min(y0, int(ys.min())), max(x1, int(xs.max()) + 1), max(y1, int(ys.max()) + 1)
+        if (x1 - x0) * (y1 - y0) < h * w:
+            sub = grabcut(
+                np.ascontiguousarray(image[y0:y1, x0:x1]), box=(x - x0, y - y0, bw, bh),
+                mask=None if rough is None else np.ascontiguousarray(rough[y0:y1, x0:x1]),
+                foreground_mask=np.ascontiguousarray(fg_marks[y0:y1, x0:x1]),
+                background_mask=np.ascontiguousarray(bg_marks[y0:y1, x0:x1]),
+                radius=r, iterations=n_iter, color_space=color_space, sigma=sig, min_part=part,
+                work_size=work_size, seed=seed, rim=rim, context=None,
+            )
+            out = np.zeros((h, w), bool)
+            out[y0:y1, x0:x1] = sub
+            return out
 
     state = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
     if rough is not None:
