@@ -457,3 +457,21 @@ def test_clean_photos_nearly_untouched(name, camera, astronaut, chelsea, coffee)
         assert mask.mean() < 0.005
         if name == "text":
             assert not mask.any()
+
+
+def test_spots_of_a_large_scan_tile_by_tile(monkeypatch, spotted, stamped):
+    """A photo over the size spots searches in one piece is searched tile by tile, each tile with a halo, so
+    memory stays bounded: the specks found are those the whole photo gives, including specks that straddle
+    a tile's edge (tiles of 96 px here, so the coffee photo's 25 drawn specks cross many edges), in colour
+    and in black and white (which trees weigh the candidates is the whole photo's answer)."""
+    from retouch.segment.defects import detectors
+
+    grey = np.ascontiguousarray(np.repeat(stamped[0].mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2))
+    for photo in (spotted[0], grey):
+        whole = spots(photo)
+        monkeypatch.setattr(detectors, "_SPOTS_WHOLE", 0)
+        monkeypatch.setattr(detectors, "_SPOTS_TILE", 96)
+        tiled = spots(photo)
+        monkeypatch.undo()
+        assert whole.any()
+        assert np.array_equal(tiled, whole)

@@ -388,7 +388,45 @@ def spots(
     (True, True)
     """
     image = check_image(image)
-    found, grey = spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
+    settings = {"min_size": min_size, "max_size": max_size, "min_contrast": min_contrast, "polarity": polarity,
+                "certainty": certainty}
+    h, w = image.shape[:2]
+    if h * w <= _SPOTS_WHOLE:
+        return _spots_whole(image, None, **settings)
+    # A large scan tile by tile, each with a halo wider than what a speck's pixels depend on (the
+    # median, the candidate, its measures and the network's view), so memory stays bounded; whether
+    # the photo is black and white (which trees weigh the candidates) is the whole photo's.
+    grey = _black_and_white(image)
+    halo = _SPOTS_HALO + 4 * int(np.ceil(max_size))
+    out = np.zeros((h, w), bool)
+    for y0 in range(0, h, _SPOTS_TILE):
+        for x0 in range(0, w, _SPOTS_TILE):
+            y1, x1 = min(h, y0 + _SPOTS_TILE), min(w, x0 + _SPOTS_TILE)
+            ya, xa, yb, xb = max(0, y0 - halo), max(0, x0 - halo), min(h, y1 + halo), min(w, x1 + halo)
+            found = _spots_whole(np.ascontiguousarray(image[ya:yb, xa:xb]), grey, **settings)
+            out[y0:y1, x0:x1] = found[y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    return out
+
+
+_SPOTS_WHOLE = 4_000_000  # px: larger photos are searched for spots tile by tile
+_SPOTS_TILE, _SPOTS_HALO = 1024, 64
+
+
+def _black_and_white(image: np.ndarray) -> bool:
+    """:func:`specks.black_and_white` of a checked photo, computed a band of rows at a time."""
+    counted = 0
+    for y0 in range(0, image.shape[0], _SPOTS_TILE):
+        colour = to_float(to_rgb(image[y0 : y0 + _SPOTS_TILE]))
+        counted += int(((colour.max(axis=2) - colour.min(axis=2)) > 0.04).sum())
+    return counted / (image.shape[0] * image.shape[1]) < 0.01
+
+
+def _spots_whole(image: np.ndarray, grey: bool | None, *, min_size: float, max_size: float, min_contrast: float,
+           polarity: Polarity, certainty: float) -> np.ndarray:
+    """:func:`spots` of a checked photo in one piece; ``grey``: whether the whole photo is black and white
+    (None: this photo's own answer)."""
+    found, grey = spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast,
+                                  polarity=polarity, grey=grey)
     out = np.zeros(image.shape[:2], bool)
     candidates = np.zeros(image.shape[:2], bool)
     if found:
@@ -457,10 +495,12 @@ def _net_specks(rgb: np.ndarray, planes: np.ndarray, probability: np.ndarray, ca
 
 
 def spot_candidates(
-    image: np.ndarray, *, min_size: float, max_size: float, min_contrast: float, polarity: Polarity
+    image: np.ndarray, *, min_size: float, max_size: float, min_contrast: float, polarity: Polarity,
+    grey: bool | None = None,
 ) -> tuple[list[tuple[_spots.Candidate, dict[str, float]]], bool]:
     """The candidates :func:`spots` weighs, each with its measures (what its models were trained on),
-    and whether the photo is black and white (which model weighs them)."""
+    and whether the photo is black and white (which model weighs them; ``grey`` says so instead of
+    the photo when given)."""
     rgb = to_rgb(image)
     colour = to_float(rgb)
     window = int(2 * max_size + 1) | 1
@@ -476,7 +516,7 @@ def spot_candidates(
         if max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 < min_size:
             continue
         found.append((cand, _spots.measure(planes, cand)))
-    return found, _spots.black_and_white(colour)
+    return found, (_spots.black_and_white(colour) if grey is None else grey)
 
 
 # Dust, lint and sensor spots are grey: a speck whose mean colour spreads more than this over its
