@@ -11,7 +11,9 @@ superpixels leave the graph as terminal capacities of their neighbours):
    - GrabCut's colour models (five full-covariance RGB Gaussians each for
      object and background, fitted on the superpixels' exact colour moments)
      learnt from the current segmentation (re-estimated a few times, as
-     GrabCut does), each fitted with a fixed share
+     GrabCut does; the background model from the background around the
+     object: superpixels beyond the object's bounding box grown by
+     ``bg_context`` of its size weigh only ``bg_far``), each fitted with a fixed share
      (``sample_weight``) of the colours the user pointed at: the homogeneous
      region around every click, so a negative click on one part of a
      wrongly-taken surface teaches the background model that colour
@@ -141,8 +143,8 @@ class Params:
     guard_hard: bool = True  # the size guard holds the far labels hard
     scale_touch_penalty: float = 0.2  # ... and this x the share of its boundary on the disc's rim
     scale_size_penalty: float = 0.5  # candidates ranked by boundary contrast minus this x area fraction
-    neg_only_removes: bool = False
-    pos_only_adds: bool = False
+    bg_context: float = 0.2  # background superpixels beyond the object's box grown by this much ...
+    bg_far: float = 0.02  # ... weigh this much in the background colour model (0 context: all alike)
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
 
 
@@ -384,12 +386,6 @@ class Engine:
             keep = 1.0 - np.exp(-d_new / (0.5 * scale))
             stab = stability * keep * (2.0 * prev_sp - 1.0)
         prev_lab = prev_sp > 0.5 if prev_sp is not None else None
-        if prev_lab is not None and newest is not None:
-            # monotone edits: a negative click only removes, a positive one only adds
-            if not clicks[-1][2] and p.neg_only_removes:
-                hard_bg = (hard_bg | ~prev_lab) & ~hard_fg
-            if clicks[-1][2] and p.pos_only_adds:
-                hard_fg = (hard_fg | prev_lab) & ~hard_bg
         # proposal: the newest click takes the part of the wrongly labelled
         # region that is geodesically nearer to it than to any click of the
         # other label (Bai & Sapiro's geodesic segmentation, restricted to
@@ -413,6 +409,14 @@ class Engine:
                 wf = seg.astype(np.float64)
                 wfg = wf * self.size
                 wbg = (1.0 - wf) * self.size
+                if p.bg_context > 0 and seg.any():
+                    # the background model learns mostly the background around the object
+                    x0, x1 = self.cx[seg].min(), self.cx[seg].max()
+                    y0, y1 = self.cy[seg].min(), self.cy[seg].max()
+                    mx = p.bg_context * (x1 - x0) + 2 * p.superpixel_size
+                    my = p.bg_context * (y1 - y0) + 2 * p.superpixel_size
+                    near = (self.cx >= x0 - mx) & (self.cx <= x1 + mx) & (self.cy >= y0 - my) & (self.cy <= y1 + my)
+                    wbg = wbg * np.where(near, 1.0, p.bg_far)
                 if fixed[1.0] is not None:
                     wfg = (1 - a) * wfg / max(wfg.sum(), 1e-9) + fixed[1.0]
                 if fixed[-1.0] is not None:
