@@ -169,6 +169,19 @@ def test_tiles_give_the_whole_photos_answer(cracked):
     assert np.mean(category[sure] == whole[..., 1:].argmax(axis=2)[sure] + 1) > 0.999
 
 
+def test_labels_tile_by_tile_are_the_maps_thresholded(cracked):
+    """damage_labels (what damage() runs: no float map of the photo's size) is damage_map thresholded."""
+    from retouch.segment.defects.detectors import damage_labels
+
+    photo = np.ascontiguousarray(cracked[0][:300, :400])
+    p, category = damage_net.damage_map(photo, tile=128)
+    for sure in (0.5, 0.6):
+        labels = damage_net.damage_labels(photo, sure, tile=128)
+        assert labels.dtype == np.uint8 and (labels > 0).any()
+        assert np.array_equal(labels, np.where(p >= sure, category, 0))
+    assert np.array_equal(damage_labels(photo, certainty=0.6) > 0, damage_net.clean_up(damage_net.damage_map(photo)[0], 0.6, min_pixels=1))
+
+
 def test_categories_of_a_hand_drawn_case():
     """On flat grey: a 1 px crack is labelled thin, a 3 px speck spots, a torn-off white corner losses."""
     image = np.full((160, 200, 3), 105, np.uint8)

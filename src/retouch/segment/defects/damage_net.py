@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "clean_up"]
+__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "damage_labels", "clean_up"]
 
 NET = Path(__file__).parent / "models" / "damage_net.onnx"
 PLANES = 6
@@ -73,6 +73,28 @@ def probabilities(rgb: np.ndarray) -> np.ndarray:
     return _run(rgb).transpose(1, 2, 0)
 
 
+def damage_labels(rgb: np.ndarray, sure: float, *, tile: int = TILE) -> np.ndarray:
+    """Each pixel's category (``H x W`` uint8, 1-3; 0 where the probability of damage is under ``sure``) of
+    a uint8 RGB photo: ``np.where(p >= sure, category, 0)`` of :func:`damage_map`, tile by tile, so a
+    large scan needs no float map of its own size."""
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w), np.uint8)
+    for y0, y1, x0, x1, probs in _tiles(rgb, tile):
+        out[y0:y1, x0:x1] = np.where(1 - probs[0] >= sure, probs[1:].argmax(axis=0) + 1, 0)
+    return out
+
+
+def _tiles(rgb: np.ndarray, tile: int):
+    """(y0, y1, x0, x1, the tile's ``4 x h x w`` probabilities) of each tile, run with :data:`HALO` px of its neighbours."""
+    h, w = rgb.shape[:2]
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
+            yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
+            yield y0, y1, x0, x1, _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+
+
 def damage_map(rgb: np.ndarray, *, tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:
     """(probability of damage ``H x W`` float32, most likely category 1-3 ``H x W`` uint8) of a uint8 RGB photo.
 
@@ -83,14 +105,9 @@ def damage_map(rgb: np.ndarray, *, tile: int = TILE) -> tuple[np.ndarray, np.nda
     h, w = rgb.shape[:2]
     p = np.empty((h, w), np.float32)
     category = np.empty((h, w), np.uint8)
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-            ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
-            yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
-            probs = _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
-            p[y0:y1, x0:x1] = 1 - probs[0]
-            category[y0:y1, x0:x1] = probs[1:].argmax(axis=0) + 1
+    for y0, y1, x0, x1, probs in _tiles(rgb, tile):
+        p[y0:y1, x0:x1] = 1 - probs[0]
+        category[y0:y1, x0:x1] = probs[1:].argmax(axis=0) + 1
     return p, category
 
 

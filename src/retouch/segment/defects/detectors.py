@@ -703,6 +703,8 @@ def damage_labels(image: np.ndarray, *, certainty: float = _DAMAGE_SURE, min_pix
     """What :func:`damage` finds, each pixel labelled by category (``H x W`` uint8: 0 none, 1 thin,
     2 spots, 3 losses; see :data:`damage_net.CATEGORIES <.damage_net.CATEGORIES>`)."""
     rgb = to_uint8(to_rgb(check_image(image)))
+    if min_pixels <= 1:  # every pixel of at least the certainty: tile by tile, no float map of the photo's size
+        return _damage_net.damage_labels(rgb, certainty)
     p, category = _damage_net.damage_map(rgb)
     return np.where(found(p, certainty, min_pixels), category, 0).astype(np.uint8)
 
