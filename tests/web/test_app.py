@@ -90,7 +90,7 @@ def test_the_final_method_set_gives_every_tool():
     assert tools["box"]["method"] == "grabcut"
     for tool in ("clicks", "wand", "color", "threshold", "superpixel", "detect"):
         assert tool in tools, tool
-    assert {"scratches", "spots", "text"} <= set(tools["detect"]["methods"])
+    assert {"damage", "scratches", "spots", "text"} <= set(tools["detect"]["methods"])
     assert "auto" in registry.names("inpaint")
 
 

@@ -355,3 +355,40 @@ def test_api_docs_page_works_offline(page):
     assert "retouch" in page.inner_text(".swagger-ui .info .title")
     page.get_by_text("/api/sessions/{sid}/segment", exact=True).first.wait_for()
     page.get_by_text("method 'region_grow'").first.wait_for()  # the settings models are listed
+
+
+def test_detect_damage_by_category(page, tmp_path):
+    """The Detect tool's damage detector offers the network's categories (all, thin, spots, losses) in its
+    settings; choosing one finds only that category's damage, as retouch.segment.damage(category=...) does."""
+    from retouch.segment import damage
+
+    image = np.full((160, 200, 3), 105, np.uint8)
+    cv2.polylines(image, [np.array([[120, 20], [130, 60], [124, 100], [140, 140]], np.int32).reshape(-1, 1, 2)], False, (235, 235, 235), 1)
+    image[60:63, 40:43] = 240  # a speck: spots
+    path = io.write(tmp_path / "cracked.png", image)
+    open_photo(page, path)
+    if not page.is_visible("[data-tool='detect']"):
+        pytest.skip("no detector is installed")
+    page.focus("#view")
+    page.keyboard.press("d")
+    card = page.locator(".detector", has=page.locator("[data-detector='damage']"))
+    select = card.locator("select[data-setting='category']")
+    assert select.locator("option").evaluate_all("os => os.map(o => JSON.parse(o.value))") == ["all", "thin", "spots", "losses"]
+    found = {}
+    for category in ("thin", "spots"):
+        if not select.is_visible():  # behind the form's "more" toggle
+            card.locator("summary, .more-toggle, button:has-text('More')").first.click()
+        select.select_option(f'"{category}"')
+        card.locator("[data-detector='damage']").click()
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('damage:')", timeout=60_000)
+        wait_body(page, "Number(d.maskPixels) > 0")
+        found[category] = int(body(page, "maskPixels"))
+        if category == "thin":
+            screenshot(page, "retouch-web-detect-damage-thin.png")
+        page.evaluate("() => { document.getElementById('status').textContent = ''; }")
+        page.focus("#view")
+        page.keyboard.press("Delete")  # clear the mask before the next category
+        wait_body(page, "d.maskPixels === '0'")
+    assert found["thin"] == int(damage(image, category="thin").sum())
+    assert found["spots"] == int(damage(image, category="spots").sum())
+    assert found["thin"] > 3 * found["spots"] > 0

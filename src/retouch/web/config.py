@@ -32,7 +32,7 @@ class WebConfig(BaseModel):
     )
 
 
-DETECTORS = ("scratches", "spots", "text", "edges")
+DETECTORS = ("damage", "scratches", "spots", "text", "edges")
 """The segment methods the detect tool offers: they need no input but the image."""
 
 TOOLS: list[dict[str, Any]] = [
@@ -42,7 +42,7 @@ TOOLS: list[dict[str, Any]] = [
     {"id": "color", "label": "Colour pick", "key": "i", "method": "color_range", "hint": "Click a colour: every pixel of that colour within the tolerance is selected."},
     {"id": "threshold", "label": "Threshold", "key": "t", "method": "threshold", "hint": "Move the slider on the histogram, then Apply: pixels brighter (or darker) than it are selected."},
     {"id": "superpixel", "label": "Superpixel", "key": "s", "method": "superpixels", "hint": "Click superpixels to pick them."},
-    {"id": "detect", "label": "Detect", "key": "d", "method": None, "hint": "Find scratches, dust spots or overlaid text automatically."},
+    {"id": "detect", "label": "Detect", "key": "d", "method": None, "hint": "Find damage (cracks, scratches, hair, dust, losses; one category or all), dust spots or overlaid text automatically."},
     {"id": "lasso", "label": "Lasso", "key": "l", "method": None, "hint": "Draw around a region by hand."},
     {"id": "brush", "label": "Brush", "key": "p", "method": None, "hint": "Paint onto the mask; [ and ] change the size."},
     {"id": "eraser", "label": "Eraser", "key": "e", "method": None, "hint": "Erase from the mask; [ and ] change the size."},
