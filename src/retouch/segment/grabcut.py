@@ -272,7 +272,9 @@ def grabcut(
     plain ``cv2.grabCut`` misclassifies 4.05 % of the pixels there, Lab with
     10 iterations and no rim 3.75 % (0.93x) in 1.9 times its time, with the
     rim start 3.62 % (0.89x) in 1.7 times, and with 5 iterations 3.59 %
-    (0.89x) in 0.94 times. GrabCut is unstable on such photos: a start that
+    (0.89x) in 0.94 times; ``context`` on every 2nd tuning frame (86): 3.69 %
+    on the whole photo, 3.16 % with 0.2 (0.1 to 0.25 within noise, 0.5 3.30 %
+    and 1.0 3.68 % on the 43). GrabCut is unstable on such photos: a start that
     differs on 1 % of the box moved one frame's error from 18 % to 8 %. Lab
     and ``min_part`` were chosen earlier on the GrabCut set (Lab lowers the
     median error there; pre-smoothing, 20 iterations, a plain
