@@ -147,21 +147,17 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
                 i = lo + jj if forward else hi - 1 - jj
                 y = ty[i]
                 x = tx[i]
-                # propagation: the neighbour's match, shifted by one pixel
-                px = x - step
-                if 0 <= px < w:
-                    k = tindex[y, px]
-                    if lo <= k < hi:
-                        cx = sx[k] + step
-                        if lo_x <= cx <= hi_x:
-                            _try(img, c, valid, cost, i, sy[k], cx, ty, tx, sy, sx, d, r)
-                py = y - step
-                if 0 <= py < h:
-                    k = tindex[py, x]
-                    if lo <= k < hi:
-                        cy = sy[k] + step
-                        if lo_y <= cy <= hi_y:
-                            _try(img, c, valid, cost, i, cy, sx[k], ty, tx, sy, sx, d, r)
+                # propagation: the left / upper (or right / lower) neighbour's match, shifted by one pixel
+                for dy, dx in ((0, step), (step, 0)):
+                    ny = y - dy
+                    nx = x - dx
+                    if 0 <= ny < h and 0 <= nx < w:
+                        k = tindex[ny, nx]
+                        if lo <= k < hi:
+                            cy = sy[k] + dy
+                            cx = sx[k] + dx
+                            if lo_y <= cy <= hi_y and lo_x <= cx <= hi_x:
+                                _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r)
                 # random search around the best match, radius halving down to 1
                 rad = max_radius
                 while rad >= 1:
