@@ -1,8 +1,9 @@
 """numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting.
 
 Every kernel is compiled once and cached on disk (``cache=True``), so only the
-first call on a machine pays the compile time. The search runs serially in a
-fixed order with one seeded xorshift generator; the distances and the vote,
+first call on a machine pays the compile time. The search splits its targets
+into a fixed number of runs, each searched in its own thread with its own
+seeded xorshift stream (see :func:`nnf_search`); the distances and the vote,
 where every output element is computed on its own, run in parallel threads.
 Either way a given seed gives the same result whatever the number of threads. :mod:`._patchmatch_reference` holds
 plain NumPy / Python versions that the tests compare them with.
