@@ -259,6 +259,27 @@ def test_text_hand_checked():
     assert not text(image, max_height=8).any()
 
 
+def test_text_memory_is_a_few_copies_of_the_photo(astronaut):
+    """text's float work is done a channel at a time: at its peak it holds under 13 copies of a 1 MP
+    photo's bytes (NumPy's allocations, traced); it held 17.3 when the top-hats and the colour distance
+    were taken over all three channels at once (on a 20 MP scan: 16 scans more than the scan itself)."""
+    import tracemalloc
+
+    photo = cv2.resize(np.ascontiguousarray(astronaut), (1024, 1024), interpolation=cv2.INTER_AREA)
+    canvas = Image.fromarray(photo)
+    ImageDraw.Draw(canvas).text((40, 40), "1998 07 14", fill=(255, 140, 30), font=ImageFont.load_default(size=30))
+    photo = np.asarray(canvas)
+    text(photo[:64, :64])  # imports and caches outside the trace
+    tracemalloc.start()
+    try:
+        mask = text(photo)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert mask[45:75, 40:190].mean() > 0.1  # the stamp is still found
+    assert peak < 13 * photo.nbytes
+
+
 # --- quality on real photos with drawn damage, and on the clean photos ------------------------
 
 

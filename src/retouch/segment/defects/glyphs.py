@@ -53,10 +53,22 @@ class Glyph:
 def stand_out(colour: np.ndarray, size: int) -> np.ndarray:
     """Largest white or black top-hat over the channels, ``H x W`` float32."""
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    white = cv2.morphologyEx(colour, cv2.MORPH_TOPHAT, se)
-    black = cv2.morphologyEx(colour, cv2.MORPH_BLACKHAT, se)
-    both = np.maximum(white, black)
-    return both.max(axis=2) if both.ndim == 3 else both
+    planes = [colour] if colour.ndim == 2 else [colour[..., c] for c in range(colour.shape[2])]
+    out = None
+    for plane in planes:  # a channel at a time: no H x W x 3 float temporaries (the same values)
+        plane = np.ascontiguousarray(plane)
+        for op in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
+            hat = cv2.morphologyEx(plane, op, se)
+            out = hat if out is None else np.maximum(out, hat, out=out)
+    return out
+
+
+def _distance(colour: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    """``np.abs(colour - mode).max(axis=2)`` a channel at a time (no ``H x W x 3`` temporaries)."""
+    dist = np.abs(colour[..., 0] - mode[0])
+    for c in range(1, colour.shape[2]):
+        np.maximum(dist, np.abs(colour[..., c] - mode[c]), out=dist)
+    return dist
 
 
 def colour_modes(colour: np.ndarray, marked: np.ndarray, *, min_pixels: int, tolerance: float, limit: int = 40):
@@ -79,7 +91,7 @@ def colour_modes(colour: np.ndarray, marked: np.ndarray, *, min_pixels: int, tol
             return
         centre = (np.asarray(best) + 0.5) / q
         mode = np.median(cols[np.abs(cols - centre).max(axis=1) <= 1.5 / q], axis=0)
-        dist = np.abs(colour - mode).max(axis=2)
+        dist = _distance(colour, mode)
         near = dist <= tolerance
         left &= ~near
         yield mode, near, dist
