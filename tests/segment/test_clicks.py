@@ -155,6 +155,29 @@ def test_negative_click_removes_the_clicked_region():
     assert np.count_nonzero(m2 & left) > 0.9 * left.sum()  # the rest stayed
 
 
+def test_negative_click_on_a_thin_strip_removes_the_whole_strip():
+    # an object with a thin bar of a close colour running off it (a rail
+    # behind a motorbike): one positive click takes both; a negative click in
+    # the middle of the bar removes all of it, not just a disc around the click
+    # (before the strip term, the size guard held the bar beyond twice its
+    # half-width: half of it stayed)
+    rng = np.random.default_rng(0)
+    img = np.full((160, 240, 3), (60, 90, 60), np.float32)
+    img[40:110, 40:100] = (200, 60, 60)
+    img[70:76, 100:220] = (185, 75, 60)
+    img = np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+    obj = np.zeros((160, 240), bool)
+    obj[40:110, 40:100] = True
+    bar = np.zeros((160, 240), bool)
+    bar[70:76, 100:220] = True
+    s = ClickSession(img)
+    m1 = s.add(70, 75, True)
+    assert np.count_nonzero(m1 & bar) > 0.9 * bar.sum()  # the bar was taken with the object
+    m2 = s.add(160, 72, False)
+    assert np.count_nonzero(m2 & bar) < 0.1 * bar.sum()
+    assert np.count_nonzero(m2 & obj) > 0.95 * obj.sum()
+
+
 def test_session_undo_reset(disk_image):
     s = ClickSession(disk_image)
     m1 = s.add(80, 60)

@@ -25,6 +25,10 @@ superpixels leave the graph as terminal capacities of their neighbours):
    - a proposal for the newest click: the part of the region it corrects that
      is geodesically (colour + edge metric) much nearer to it than to any
      click of the other label leans to its label;
+   - a thin strip: a click inside a strip of the wrong label no wider than
+     about its distance to the other label (a rail the mask ran along, a
+     missed leg) leans the whole strip to its label, and the guards below
+     let it flip (DAVIS tune frames, every 2nd: NoC@90 11.05 -> 10.87);
    - a stability term that keeps the previous mask away from the newest click,
      and two guards: a solution that changes much of the mask geodesically far
      from the click, or that changes far more than the click's error region
@@ -146,6 +150,12 @@ class Params:
     bg_context: float = 0.2  # background superpixels beyond the object's box grown by this much ...
     bg_far: float = 0.02  # ... weigh this much in the background colour model (0 context: all alike)
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
+    # a click in a thin strip of the wrong label (what an opening by a disc of ``tube`` x r removes,
+    # r the click's distance to the other label, at most ``tube_max_r`` px) leans the whole strip to
+    # the click's label with ``tube_weight``, and the guards let it flip (0: off)
+    tube: float = 1.5
+    tube_weight: float = 1.0
+    tube_max_r: float = 12.0
 
 
 class Engine:
@@ -395,6 +405,14 @@ class Engine:
             if flip.any():
                 prev_sp = np.where(flip, (~prev_lab).astype(np.float64), prev_sp)
                 stab = np.where(flip, p.proposal_weight * (1.0 - 2.0 * prev_lab), stab)
+        # a click in a thin strip (a rail the mask ran along, a missed leg):
+        # the whole strip leans to the click's label and may flip past the guards
+        tube = self._tube(prev_px, newest) if prev_px is not None and newest is not None and p.tube > 0 else None
+        if tube is not None:
+            t = tube & (prev_lab != bool(clicks[-1][2]))
+            stab = np.where(t, p.tube_weight * (1.0 - 2.0 * prev_lab), stab)
+            if keep is not None:
+                keep = np.where(t, 0.0, keep)
         # initial segmentation for the colour models
         if prev_sp is not None:
             seg = prev_sp > 0.5
@@ -434,7 +452,7 @@ class Engine:
             out, wf = self._select_scale(solve, seg, stab, pos, hard_fg, hard_bg)
         else:
             out, wf = solve(seg, stab)
-        out, wf = self._guards(out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg)
+        out, wf = self._guards(out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg, tube)
         self.llr_bins = self._histogram_llr(wf, samples, fixed)
         return out
 
@@ -515,7 +533,32 @@ class Engine:
                 samples[sign][near] = np.maximum(samples[sign][near], 1.0 - d[near] / t)
         return samples
 
-    def _guards(self, out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg):
+    def _tube(self, prev_px: np.ndarray, newest: tuple[int, int]) -> np.ndarray | None:
+        """The superpixels of the thin strip of the previous mask's label that the newest click is in.
+
+        The strip is the connected part, through the click, of what a
+        morphological opening by a disc of ``tube`` x r removes from the
+        click's label (r: the click's distance to the other label), so a click
+        in the middle of a rail the mask ran along, or of a missed leg, reaches
+        its whole length; None when the click is not in such a strip.
+        """
+        p = self.p
+        x, y = newest
+        same = (prev_px == prev_px[y, x]).astype(np.uint8)
+        r = max(float(cv2.distanceTransform(same, cv2.DIST_L2, 3)[y, x]), 1.0)
+        if r > p.tube_max_r:
+            return None
+        k = 2 * int(np.ceil(p.tube * r)) + 1
+        opened = cv2.morphologyEx(same, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        thin = (same > 0) & (opened == 0)
+        if not thin[y, x]:
+            return None
+        _, cc = cv2.connectedComponents(thin.view(np.uint8), connectivity=8)
+        comp = cc == cc[y, x]
+        frac = np.bincount(self.labels.ravel(), comp.ravel().astype(np.float64), self.n) / self.size
+        return frac > 0.5
+
+    def _guards(self, out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg, tube=None):
         """Re-solve a click that moved too much of the mask: far from where it was given, or far more than its reach."""
         p = self.p
         # guard: a click that changes much of the mask far from where it was
@@ -534,9 +577,10 @@ class Engine:
             x, y = newest
             same = (prev_px == prev_px[y, x]).astype(np.uint8)
             r = max(float(cv2.distanceTransform(same, cv2.DIST_L2, 3)[y, x]), 2.0)
-            moved = float(self.size[out != prev_lab].sum())
+            tube = np.zeros(self.n, bool) if tube is None else tube  # a thin strip's flip is not a leak
+            moved = float(self.size[(out != prev_lab) & ~tube].sum())
             if moved > p.area_factor * r * r:
-                far2 = np.hypot(self.cx - x, self.cy - y) > 2.0 * r
+                far2 = (np.hypot(self.cx - x, self.cy - y) > 2.0 * r) & ~tube
                 if p.guard_hard:
                     # the labels beyond 2 r are held as they were
                     hf = (hard_fg | (far2 & prev_lab)) & ~hard_bg

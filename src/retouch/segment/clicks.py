@@ -40,6 +40,10 @@ How it works (classical means only, no learned weights):
      click of the other label leans to its label;
    - a contrast-sensitive smoothness term (Boykov & Jolly 2001) summed along
      the superpixels' shared borders;
+   - a thin strip: a click inside a strip of the wrong label about as wide
+     as the click's distance to the other label (the rail a mask ran along,
+     a missed leg) leans the whole strip to the click's label, so one
+     negative click removes the rail, not a disc of it;
    - a stability term: away from the newest click the previous mask is
      kept, so one click changes the mask near where it was given; two
      guards solve again with the far labels held harder when a click would
