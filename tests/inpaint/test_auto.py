@@ -169,5 +169,7 @@ def test_quality_on_photo(chelsea):
 
     psnr, detail = scores(auto(img, m, threshold=4))
     psnr_ns, detail_ns = scores(telea(img, m))
-    assert psnr > 21 and psnr > psnr_ns - 0.5  # measured 23.4 vs 22.8
-    assert detail > 0.8 and detail > detail_ns  # measured 0.83 vs 0.75
+    assert psnr > 21 and psnr > psnr_ns - 0.5  # measured 24.0 vs 22.8
+    # measured 0.79 vs 0.75 (0.83 before the gradient-domain fusion, which trades a little
+    # of this ratio for seams: blind judges preferred it, see patchmatch's docstring)
+    assert detail > 0.76 and detail > detail_ns

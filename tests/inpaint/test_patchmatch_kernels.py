@@ -146,3 +146,61 @@ def test_parallel_kernels_do_not_depend_on_the_thread_count():
         for a, b in zip(got, results[0]):
             np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(results[0][0], R.patch_distances(m, c, ty, tx, sy, sx, r, cost))
+
+
+def _dense(nbr, wts, diag):
+    n = diag.size
+    a = np.diag(diag.astype(float))
+    for i in range(n):
+        for k in range(4):
+            if nbr[i, k] >= 0:
+                a[i, nbr[i, k]] -= wts[i, k]
+    return a
+
+
+def test_fusion_reproduces_a_consistent_copy_and_solver_matches_numpy():
+    # the hole holds an exact copy of the texture one period to the left: every guidance
+    # difference is the truth's, so the fused fill is the truth whatever the start
+    rng = np.random.default_rng(3)
+    tile = rng.uniform(0, 200, (12, 12)).astype(np.float32)
+    img = np.tile(tile, (3, 4))[..., None]  # 36 x 48
+    hole = np.zeros(img.shape[:2], bool)
+    hole[14:24, 28:40] = True
+    hy, hx = (a.astype(np.int64) for a in np.nonzero(hole))
+    psy, psx = hy.copy(), hx - 12
+    start = img.copy()
+    start[hole] += rng.normal(0, 20, (hy.size, 1)).astype(np.float32)  # a noisy voted fill
+    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, img, start, 1e-3)
+    x = start[hy, hx].astype(np.float64)
+    it = K.solve_fusion(nbr, wts, diag, b, x, 1e-10, 2000)
+    assert it > 0
+    want = np.linalg.solve(_dense(nbr, wts, diag), b)
+    np.testing.assert_allclose(x, want, atol=1e-4)
+    # the data term pulls a little towards the noisy start; the truth is within a grey level or so
+    assert np.abs(x[:, 0] - img[hy, hx, 0]).mean() < 1.0
+
+
+def test_fusion_system_hand_checked():
+    # a ramp (10 per column, 1 per row); the hole is (2, 2) and (2, 3), copied from (1, 1) and (3, 4):
+    # every source-side difference is the ramp's, so the truth (22, 32) satisfies every edge
+    ramp = (10.0 * np.arange(6)[None, :] + np.arange(5)[:, None]).astype(np.float32)[..., None]
+    hole = np.zeros((5, 6), bool)
+    hole[2, 2:4] = True
+    fill = ramp.copy()
+    fill[2, 2, 0], fill[2, 3, 0] = 0.0, 100.0  # a bad voted fill
+    hy, hx = np.array([2, 2]), np.array([2, 3])
+    mu = 0.5
+    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, mu)
+    np.testing.assert_allclose(diag, [4.5, 4.5])
+    assert nbr[0].tolist() == [1, -1, -1, -1] and nbr[1].tolist() == [-1, -1, 0, -1]  # right of p0 is p1, left of p1 is p0
+    # p0: 0.5 * 0 + (-10) [to p1] + (12 + 10) [left] + (23 - 1) [below] + (21 + 1) [above] = 56
+    # p1: 0.5 * 100 + 10 [to p0] + (42 - 10) + (33 - 1) + (31 + 1) = 156
+    np.testing.assert_allclose(b[:, 0], [56.0, 156.0])
+    x = fill[hy, hx].astype(np.float64)
+    K.solve_fusion(nbr, wts, diag, b, x, 1e-12, 100)
+    np.testing.assert_allclose(x[:, 0], np.linalg.solve([[4.5, -1.0], [-1.0, 4.5]], [56.0, 156.0]), atol=1e-9)
+    # with mu -> 0 the bad fill is forgotten: the truth
+    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, 1e-9)
+    x = fill[hy, hx].astype(np.float64)
+    K.solve_fusion(nbr, wts, diag, b, x, 1e-12, 100)
+    np.testing.assert_allclose(x[:, 0], [22.0, 32.0], atol=1e-6)

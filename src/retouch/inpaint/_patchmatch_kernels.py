@@ -1,4 +1,4 @@
-"""numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting.
+"""numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting, fusion.
 
 Every kernel is compiled once and cached on disk (``cache=True``), so only the
 first call on a machine pays the compile time. The search splits its targets
@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote"]
+__all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote", "fusion_system", "solve_fusion"]
 
 _MASK32 = 0xFFFFFFFF
 
@@ -222,3 +222,150 @@ def vote(img, hy, hx, tindex, sy, sx, weight, r, vr, out):
             for ch in range(c):
                 out[j, ch] = img[y, x, ch]
     return out
+
+
+@njit(cache=True, nogil=True)
+def _apply(nbr, wts, diag, x, out):
+    n, c = x.shape
+    for i in range(n):
+        for ch in range(c):
+            out[i, ch] = diag[i] * x[i, ch]
+        for k in range(4):
+            j = nbr[i, k]
+            if j >= 0:
+                wk = wts[i, k]
+                for ch in range(c):
+                    out[i, ch] -= wk * x[j, ch]
+
+
+@njit(cache=True, nogil=True)
+def solve_fusion(nbr, wts, diag, b, x, rtol, maxiter):
+    """Solve ``A x = b`` for each column (Jacobi-preconditioned conjugate gradients), ``x`` the start, in place.
+
+    ``A`` is symmetric positive definite: ``diag`` on the diagonal and
+    ``-wts[i, k]`` towards the neighbour ``nbr[i, k]`` (-1: none). The columns
+    (colour channels) are independent systems with the same matrix, iterated
+    side by side until each residual is ``rtol`` times its ``b``. Returns the
+    number of iterations.
+    """
+    n, c = b.shape
+    r = np.empty((n, c))
+    z = np.empty((n, c))
+    p = np.empty((n, c))
+    q = np.empty((n, c))
+    bn = np.zeros(c)
+    rz = np.zeros(c)
+    done = np.zeros(c, np.bool_)
+    _apply(nbr, wts, diag, x, q)
+    for i in range(n):
+        for ch in range(c):
+            r[i, ch] = b[i, ch] - q[i, ch]
+            bn[ch] += b[i, ch] * b[i, ch]
+            z[i, ch] = r[i, ch] / diag[i]
+            p[i, ch] = z[i, ch]
+            rz[ch] += r[i, ch] * z[i, ch]
+    for ch in range(c):
+        bn[ch] = max(np.sqrt(bn[ch]), 1e-30)
+    it = 0
+    while it < maxiter:
+        rn = np.zeros(c)
+        for i in range(n):
+            for ch in range(c):
+                rn[ch] += r[i, ch] * r[i, ch]
+        left = 0
+        for ch in range(c):
+            done[ch] = done[ch] or np.sqrt(rn[ch]) <= rtol * bn[ch]
+            left += 0 if done[ch] else 1
+        if left == 0:
+            break
+        _apply(nbr, wts, diag, p, q)
+        pq = np.zeros(c)
+        for i in range(n):
+            for ch in range(c):
+                pq[ch] += p[i, ch] * q[i, ch]
+        a = np.zeros(c)
+        for ch in range(c):
+            if not done[ch] and pq[ch] > 0.0:
+                a[ch] = rz[ch] / pq[ch]
+            else:
+                done[ch] = True
+        rz2 = np.zeros(c)
+        for i in range(n):
+            for ch in range(c):
+                x[i, ch] += a[ch] * p[i, ch]
+                r[i, ch] -= a[ch] * q[i, ch]
+                z[i, ch] = r[i, ch] / diag[i]
+                rz2[ch] += r[i, ch] * z[i, ch]
+        beta = np.zeros(c)
+        for ch in range(c):
+            beta[ch] = rz2[ch] / rz[ch] if rz[ch] > 0.0 else 0.0
+            rz[ch] = rz2[ch]
+        for i in range(n):
+            for ch in range(c):
+                p[i, ch] = z[i, ch] + beta[ch] * p[i, ch]
+        it += 1
+    return it
+
+
+@njit(cache=True, nogil=True)
+def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu):
+    """The least-squares system of the gradient-domain fusion (see ``patchmatch._fuse``).
+
+    For hole pixel ``i`` at ``(hy[i], hx[i])`` with source centre ``(psy[i],
+    psx[i])`` (-1: none) and each of its four neighbours ``q`` that is a hole
+    pixel or an allowed known pixel: the guidance ``g`` for ``u_i - u_q`` is
+    the mean of the source-side differences of the two pixels that have a
+    source (the fill's own difference if neither has); each edge weighs 1,
+    and ``mu`` ties ``u_i`` to ``fill``. A known neighbour's value moves to
+    the right-hand side. Returns ``nbr, wts, diag, b`` for :func:`solve_fusion`.
+    """
+    h, w = hole.shape
+    n = hy.shape[0]
+    c = fill.shape[2]
+    idx = np.full((h, w), -1, np.int64)
+    for i in range(n):
+        idx[hy[i], hx[i]] = i
+    nbr = np.full((n, 4), -1, np.int64)
+    wts = np.zeros((n, 4))
+    diag = np.full(n, mu)
+    b = np.empty((n, c))
+    g = np.empty(c)
+    for i in range(n):
+        y, x = hy[i], hx[i]
+        for ch in range(c):
+            b[i, ch] = mu * fill[y, x, ch]
+        for k in range(4):
+            dy = 0 if k % 2 == 0 else (1 if k == 1 else -1)
+            dx = 0 if k % 2 == 1 else (1 if k == 0 else -1)
+            qy, qx = y + dy, x + dx
+            if qy < 0 or qy >= h or qx < 0 or qx >= w:
+                continue
+            inside = hole[qy, qx]
+            if not inside and not allowed[qy, qx]:
+                continue
+            cnt = 0
+            for ch in range(c):
+                g[ch] = 0.0
+            if psy[i] >= 0:
+                for ch in range(c):
+                    g[ch] += src[psy[i], psx[i], ch] - src[psy[i] + dy, psx[i] + dx, ch]
+                cnt += 1
+            j = idx[qy, qx] if inside else -1
+            if j >= 0 and psy[j] >= 0:
+                for ch in range(c):
+                    g[ch] += src[psy[j] - dy, psx[j] - dx, ch] - src[psy[j], psx[j], ch]
+                cnt += 1
+            if cnt == 0:
+                for ch in range(c):
+                    g[ch] = fill[y, x, ch] - fill[qy, qx, ch]
+                cnt = 1
+            diag[i] += 1.0
+            for ch in range(c):
+                b[i, ch] += g[ch] / cnt
+            if inside:
+                nbr[i, k] = j
+                wts[i, k] = 1.0
+            else:
+                for ch in range(c):
+                    b[i, ch] += fill[qy, qx, ch]
+    return nbr, wts, diag, b
