@@ -1,6 +1,6 @@
 """Train the damage network of :func:`retouch.segment.damage`: a small U-Net that labels every pixel.
 
-Three sub-commands:
+The sub-commands:
 
 1. ``prepare --data DIR --file VERSIONS.npz``: the training photos, each in
    several versions with realistic damage (:func:`benchmarks._realdamage.realistic_damage`)
@@ -19,14 +19,25 @@ Three sub-commands:
    the scanner, the clean photo aged and scanned, the photo as it is in
    colour and in black and white, and, shrunk to half (``cv2.INTER_AREA``),
    damaged and scanned twice and clean.
-2. ``fit --file VERSIONS.npz --out NET.pt --steps N``: random ``CROP`` px
+2. ``negatives --data DIR --file HARD.npz [--onnx NET.onnx]``: hard
+   negatives, clean versions (:func:`_negatives`: sharpened, shrunk to a
+   half and a third, with grain, with a window's leads or rails drawn by
+   :func:`lattice`, with scene marks) of the DAVIS tune frames ``prepare``
+   does not take and of its GrabCut training photos, each with the pixels
+   the network (default the shipped one) takes for damage at 0.3 or more;
+   every ``HOLD``-th photo held out. ``fit --negatives HARD.npz --share S``
+   takes a share ``S`` of each batch from them, 70 % centred on those pixels.
+3. ``fit --file VERSIONS.npz --out NET.pt --steps N``: random ``CROP`` px
    crops (half centred on a damaged pixel; flipped and transposed at
    random), ``BATCH`` per step, softmax cross-entropy over the four
    categories (damage weighted ``DAMAGE_WEIGHT`` times), Adam with the
    learning rate warming up over 100 steps then falling on a cosine to 0
    at ``--steps``; seed ``--seed`` (``torch.manual_seed`` and NumPy's
    generator). CPU, ``--threads`` threads. Writes the weights every minute.
-3. ``export --net NET.pt --file damage_net.onnx``: the ONNX that ``cv2.dnn``
+   A crop's planes are computed from the crop and the median's reach
+   around it (the same numbers as the whole photo's), so nothing of the
+   photos' size is held but the photos.
+4. ``export --net NET.pt --file damage_net.onnx``: the ONNX that ``cv2.dnn``
    runs (copy it to ``src/retouch/segment/defects/models/`` and its sha256
    to ``models.json``); ``evaluate --file VERSIONS.npz --onnx damage_net.onnx``
    prints precision / recall / F1 (2 px tolerance, as the benchmark) on
@@ -119,6 +130,96 @@ def _versions(i: int, image: np.ndarray, grey: np.ndarray, data: Path, scene: bo
             yield target, np.zeros(photo.shape[:2], np.uint8)
 
 
+def lattice(image: np.ndarray, seed: int) -> np.ndarray:
+    """``image`` with a scene's straight lines drawn in: a window's leads or a fence (a lattice of dark or
+    light lines 1 to 4 px wide, 8 to 40 px apart) or rails (two to four long parallel lines), over part of
+    the photo. Many parallel straight lines are a scene's, not a scratch."""
+    rng = np.random.default_rng([seed, 11])
+    out = image.copy()
+    h, w = out.shape[:2]
+    ink = tuple(int(v) for v in (rng.integers(5, 60, 3) if rng.random() < 0.7 else rng.integers(190, 250, 3)))
+    width = int(rng.integers(1, 5))
+    x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
+    x1, y1 = int(rng.integers(x0 + w // 4, w + 1)), int(rng.integers(y0 + h // 4, h + 1))
+    if rng.random() < 0.6:  # leads or a fence: a grid
+        step = int(rng.integers(8, 41))
+        for x in range(x0, x1, step):
+            cv2.line(out, (x, y0), (x, y1), ink, width, cv2.LINE_AA)
+        if rng.random() < 0.7:
+            for y in range(y0, y1, int(step * rng.uniform(0.8, 2))):
+                cv2.line(out, (x0, y), (x1, y), ink, width, cv2.LINE_AA)
+    else:  # rails: a few long parallel lines at an angle
+        angle, gap = rng.uniform(0, np.pi), rng.uniform(6, 30)
+        d, n = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+        c = np.array([rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h])
+        for k in range(int(rng.integers(2, 5))):
+            a, b = c + k * gap * n - d * 2 * max(h, w), c + k * gap * n + d * 2 * max(h, w)
+            cv2.line(out, tuple(int(v) for v in a), tuple(int(v) for v in b), ink, width, cv2.LINE_AA)
+    return out
+
+
+def _sharp(image: np.ndarray, rng) -> np.ndarray:
+    """``image`` unsharp-masked (amount 0.5 to 1.5, sigma 0.8 to 2): a crisp digital photo's edges."""
+    blur = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.8, 2.0))
+    amount = rng.uniform(0.5, 1.5)
+    return np.clip(image.astype(np.float32) + amount * (image.astype(np.float32) - blur), 0, 255).astype(np.uint8)
+
+
+def _negatives(i: int, image: np.ndarray, grey: np.ndarray):
+    """Clean versions of photo ``i`` that look like damage to a filter: sharpened, shrunk (``INTER_AREA``,
+    so every edge is one or two pixels), with grain, with a scene's lattice or rails, in black and white."""
+    rng = np.random.default_rng([500000 + i])
+    half = (max(1, image.shape[1] // 2), max(1, image.shape[0] // 2))
+    third = (max(1, image.shape[1] // 3), max(1, image.shape[0] // 3))
+    yield _sharp(image, rng)
+    yield cv2.resize(image, half, interpolation=cv2.INTER_AREA)
+    yield _sharp(cv2.resize(grey, half, interpolation=cv2.INTER_AREA), rng)
+    small = cv2.resize(image, third, interpolation=cv2.INTER_AREA)
+    grain = rng.normal(0, rng.uniform(2, 6), small.shape[:2])[..., None]
+    yield np.clip(small + grain, 0, 255).astype(np.uint8)
+    yield lattice(_sharp(image, rng) if rng.random() < 0.5 else image, 600000 + i)
+    yield scene_marks(cv2.resize(grey if rng.random() < 0.5 else image, half, interpolation=cv2.INTER_AREA), 700000 + i)
+
+
+def prepare_negatives(data: Path, file: Path, onnx: Path | None) -> None:
+    """The hard negatives: clean versions (:func:`_negatives`) of the DAVIS tune frames that ``prepare`` does
+    not take (all but every ``DAVIS_STEP``-th) and of the GrabCut photos it trains on, with the pixels the
+    network ``onnx`` (default: the shipped one) takes for damage at 0.3 or more (``hot_N``), where crops
+    of them are centred. Every ``HOLD``-th photo is held out."""
+    from benchmarks._data import davis_pairs, read_image
+    from retouch.convert import to_gray, to_rgb, to_uint8
+    from retouch.segment.defects import damage_net
+    from training.common import grabcut_photos
+
+    if onnx is not None:
+        damage_net.NET = onnx
+
+    def photos():
+        for i, _, image, grey in grabcut_photos(data, 0):
+            if i % HOLD:
+                yield 2000 + i, image, grey
+        for j, pair in enumerate(davis_pairs(data, "tune")):
+            if j % DAVIS_STEP:
+                image = read_image(pair.image)
+                image = np.dstack([image] * 3) if image.ndim == 2 else image
+                yield 3000 + j, image, to_rgb(to_uint8(to_gray(image)))
+
+    arrays, held, hot = {}, [], []
+    n, t0 = 0, time.perf_counter()
+    for k, (i, image, grey) in enumerate(photos()):
+        for version in _negatives(i, image, grey):
+            p, _ = damage_net.damage_map(version)
+            arrays[f"image_{n}"] = version
+            arrays[f"labels_{n}"] = np.zeros(version.shape[:2], np.uint8)
+            arrays[f"hot_{n}"] = np.flatnonzero(p.ravel() >= 0.3).astype(np.int32)
+            held.append(k % HOLD == 0)
+            hot.append(float((p >= 0.6).mean()))
+            n += 1
+        print(f"photo {i}: {n} negatives, marked at 0.6 {100 * np.mean(hot[-6:]):.2f} % ({time.perf_counter() - t0:.0f} s)", flush=True)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(file, held=np.array(held), **arrays)
+
+
 def _photos(data: Path):
     from benchmarks._data import davis_pairs, read_image
     from retouch.convert import to_gray, to_rgb, to_uint8
@@ -148,10 +249,11 @@ def prepare(data: Path, file: Path, scene: bool) -> None:
     np.savez(file, held=np.array(held), **arrays)
 
 
-def _load(file: Path, held_out: bool):
+def _load(file: Path, held_out: bool, hot: bool = False):
     with np.load(file) as z:
         held = z["held"]
-        return [(z[f"image_{n}"], z[f"labels_{n}"]) for n in range(len(held)) if bool(held[n]) == held_out]
+        return [(z[f"image_{n}"], z[f"labels_{n}"], *((z[f"hot_{n}"],) if hot else ())) for n in range(len(held))
+                if bool(held[n]) == held_out]
 
 
 def network(channels: tuple[int, ...] = CHANNELS):
@@ -190,49 +292,65 @@ def network(channels: tuple[int, ...] = CHANNELS):
 
 
 class _Crops:
-    def __init__(self, versions, seed: int):
-        from retouch.segment.defects.damage_net import inputs
+    """Random crops of versions (photo, labels[, pixels to centre on]) and their planes, computed for each crop
+    with the median's reach around it (the same planes as of the whole photo)."""
 
+    def __init__(self, versions, seed: int, centre_share: float = 0.5):
         self.rng = np.random.default_rng(seed)
-        self.planes = [inputs(img) for img, _ in versions]
-        self.labels = [lab for _, lab in versions]
-        self.damage = [np.flatnonzero(lab.ravel() > 0) for lab in self.labels]
+        self.images = [v[0] for v in versions]
+        self.labels = [v[1] for v in versions]
+        self.centres = [v[2] if len(v) > 2 else np.flatnonzero(v[1].ravel() > 0) for v in versions]
+        self.centre_share = centre_share
 
-    def batch(self, n: int):
-        xs, ys = [], []
-        while len(xs) < n:
-            k = int(self.rng.integers(len(self.planes)))
-            planes, labels = self.planes[k], self.labels[k]
+    def cut(self, k: int, y0: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
+        """The planes (``PLANES x CROP x CROP``) and labels of version ``k``'s crop at (``y0``, ``x0``),
+        the planes computed from the crop and the median's reach around it."""
+        from retouch.segment.defects.damage_net import WINDOW, inputs
+
+        r = WINDOW // 2
+        ya, xa = max(0, y0 - r), max(0, x0 - r)
+        planes = inputs(np.ascontiguousarray(self.images[k][ya : y0 + CROP + r, xa : x0 + CROP + r]))
+        return planes[y0 - ya : y0 - ya + CROP, x0 - xa : x0 - xa + CROP].transpose(2, 0, 1), self.labels[k][y0 : y0 + CROP, x0 : x0 + CROP]
+
+    def one(self):
+        while True:
+            k = int(self.rng.integers(len(self.images)))
+            image, labels = self.images[k], self.labels[k]
             h, w = labels.shape
-            if h < CROP or w < CROP:
-                continue
-            if self.rng.random() < 0.5 and len(self.damage[k]):
-                cy, cx = divmod(int(self.rng.choice(self.damage[k])), w)
-                y0 = int(np.clip(cy - CROP // 2 + self.rng.integers(-CROP // 4, CROP // 4 + 1), 0, h - CROP))
-                x0 = int(np.clip(cx - CROP // 2 + self.rng.integers(-CROP // 4, CROP // 4 + 1), 0, w - CROP))
-            else:
-                y0, x0 = int(self.rng.integers(h - CROP + 1)), int(self.rng.integers(w - CROP + 1))
-            x = planes[y0 : y0 + CROP, x0 : x0 + CROP].transpose(2, 0, 1)
-            y = labels[y0 : y0 + CROP, x0 : x0 + CROP]
-            if self.rng.random() < 0.5:
-                x, y = x[:, :, ::-1], y[:, ::-1]
-            if self.rng.random() < 0.5:
-                x, y = x[:, ::-1], y[::-1]
-            if self.rng.random() < 0.5:
-                x, y = x.transpose(0, 2, 1), y.T
-            xs.append(np.ascontiguousarray(x))
-            ys.append(np.ascontiguousarray(y))
-        return np.stack(xs), np.stack(ys).astype(np.int64)
+            if h >= CROP and w >= CROP:
+                break
+        if self.rng.random() < self.centre_share and len(self.centres[k]):
+            cy, cx = divmod(int(self.rng.choice(self.centres[k])), w)
+            y0 = int(np.clip(cy - CROP // 2 + self.rng.integers(-CROP // 4, CROP // 4 + 1), 0, h - CROP))
+            x0 = int(np.clip(cx - CROP // 2 + self.rng.integers(-CROP // 4, CROP // 4 + 1), 0, w - CROP))
+        else:
+            y0, x0 = int(self.rng.integers(h - CROP + 1)), int(self.rng.integers(w - CROP + 1))
+        x, y = self.cut(k, y0, x0)
+        if self.rng.random() < 0.5:
+            x, y = x[:, :, ::-1], y[:, ::-1]
+        if self.rng.random() < 0.5:
+            x, y = x[:, ::-1], y[::-1]
+        if self.rng.random() < 0.5:
+            x, y = x.transpose(0, 2, 1), y.T
+        return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+    def batch(self, n: int, negatives: "_Crops | None" = None, share: float = 0.0):
+        pairs = [(negatives if negatives is not None and self.rng.random() < share else self).one() for _ in range(n)]
+        return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]).astype(np.int64)
 
 
 def fit(file: Path, out: Path, steps: int, seed: int, rate: float, threads: int, init: Path | None, stop: int | None = None,
-        hard: float = 1.0) -> None:
+        hard: float = 1.0, negatives: Path | None = None, share: float = 0.3) -> None:
     import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     crops = _Crops(_load(file, False), seed)
-    print(f"{len(crops.planes)} training versions", flush=True)
+    print(f"{len(crops.images)} training versions", flush=True)
+    hard_crops = None
+    if negatives is not None:  # a `share` of each batch: hard negatives, most centred where the network erred
+        hard_crops = _Crops(_load(negatives, False, hot=True), seed + 1, centre_share=0.7)
+        print(f"{len(hard_crops.images)} hard negatives, {share:.0%} of each batch", flush=True)
     net = network()
     if init is not None:
         net.load_state_dict(torch.load(init))
@@ -244,7 +362,7 @@ def fit(file: Path, out: Path, steps: int, seed: int, rate: float, threads: int,
         lr = rate * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = crops.batch(BATCH)
+        x, y = crops.batch(BATCH, hard_crops, share)
         logits, target = net(torch.from_numpy(x)), torch.from_numpy(y)
         if hard > 1:  # clean pixels the network now takes for damage weigh `hard` times more
             per = torch.nn.functional.cross_entropy(logits, target, reduction="none")
@@ -276,27 +394,37 @@ def export(net_file: Path, file: Path) -> None:
     print(f"wrote {file}")
 
 
-def evaluate(file: Path, onnx: Path, every: int = 1) -> None:
+def evaluate(file: Path, onnx: Path, every: int = 1, negatives: Path | None = None) -> None:
     from scipy import ndimage as ndi
 
     from retouch.segment.defects import damage_net, detectors
 
     damage_net.NET = onnx
-    thresholds = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
-    rules = {"kept as retouch.segment.damage keeps them": lambda p, t: detectors.found(p, t),
-             "every pixel at least the threshold": lambda p, t: p >= t,
-             "groups of 6 px or more": lambda p, t: damage_net.clean_up(p, t, min_pixels=6)}
+    thresholds = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+    if negatives is not None:
+        marked = np.zeros((2, len(thresholds)))
+        held = _load(negatives, True)
+        for img, _ in held:
+            p, c = damage_net.damage_map(img)
+            marked[0] += [float((p >= t).mean()) for t in thresholds]
+            marked[1] += [float(((p >= t) & ((c != 3) | (p >= 0.9))).mean()) for t in thresholds]
+        for k, what in enumerate(("", ", losses only at 0.9")):
+            print(f"held-out hard negatives ({len(held)}) marked{what}: " +
+                  ", ".join(f"{t:.2f}: {100 * m / len(held):.3f} %" for t, m in zip(thresholds, marked[k])), flush=True)
+    rules = {"kept as retouch.segment.damage keeps them": lambda p, t, c: detectors.found(p, t),
+             "losses only where the network is sure of them (0.9)": lambda p, t, c: (p >= t) & ((c != 3) | (p >= 0.9)),
+             "groups of 6 px or more": lambda p, t, c: damage_net.clean_up(p, t, min_pixels=6)}
     counts = np.zeros((len(rules), len(thresholds), 4))
     clean = np.zeros((len(rules), len(thresholds)))
     n_clean = 0
-    for img, labels in _load(file, True)[::every]:
-        dmg, _ = damage_net.damage_map(img)
+    for img, labels in _load(file, True)[::every] if every else []:
+        dmg, category = damage_net.damage_map(img)
         truth = labels > 0
         near = ndi.distance_transform_edt(~truth) <= 2 if truth.any() else None
         n_clean += not truth.any()
         for r, rule in enumerate(rules.values()):
             for j, t in enumerate(thresholds):
-                det = rule(dmg, t)
+                det = rule(dmg, t, category)
                 if near is None:
                     clean[r, j] += float(det.mean())
                     continue
@@ -317,6 +445,10 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--data", type=Path, required=True)
     a.add_argument("--file", type=Path, required=True)
     a.add_argument("--scene", action="store_true", help="draw scene lettering, rules, poles and frames (scene_marks) first")
+    a = sub.add_parser("negatives")
+    a.add_argument("--data", type=Path, required=True)
+    a.add_argument("--file", type=Path, required=True)
+    a.add_argument("--onnx", type=Path, help="the network whose mistakes crops are centred on (default: the shipped one)")
     a = sub.add_parser("fit")
     a.add_argument("--file", type=Path, required=True)
     a.add_argument("--out", type=Path, required=True)
@@ -327,22 +459,27 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--init", type=Path)
     a.add_argument("--stop", type=int, help="stop after this many steps of the --steps schedule")
     a.add_argument("--hard", type=float, default=1.0, help="weight of the clean pixels the network takes for damage (1: none)")
+    a.add_argument("--negatives", type=Path, help="hard negatives written by the negatives command, mixed into each batch")
+    a.add_argument("--share", type=float, default=0.3, help="share of each batch taken from --negatives")
     a = sub.add_parser("export")
     a.add_argument("--net", type=Path, required=True)
     a.add_argument("--file", type=Path, required=True)
     a = sub.add_parser("evaluate")
     a.add_argument("--file", type=Path, required=True)
     a.add_argument("--onnx", type=Path, required=True)
-    a.add_argument("--every", type=int, default=1, help="only every Nth held-out version")
+    a.add_argument("--every", type=int, default=1, help="only every Nth held-out version (0: none)")
+    a.add_argument("--negatives", type=Path, help="also the share of the held-out hard negatives marked")
     args = ap.parse_args(argv)
     if args.command == "prepare":
         prepare(args.data, args.file, args.scene)
+    elif args.command == "negatives":
+        prepare_negatives(args.data, args.file, args.onnx)
     elif args.command == "fit":
-        fit(args.file, args.out, args.steps, args.seed, args.rate, args.threads, args.init, args.stop, args.hard)
+        fit(args.file, args.out, args.steps, args.seed, args.rate, args.threads, args.init, args.stop, args.hard, args.negatives, args.share)
     elif args.command == "export":
         export(args.net, args.file)
     else:
-        evaluate(args.file, args.onnx, args.every)
+        evaluate(args.file, args.onnx, args.every, args.negatives)
 
 
 if __name__ == "__main__":

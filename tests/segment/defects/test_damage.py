@@ -87,7 +87,7 @@ def cracked(astronaut):
 
 def test_registered_and_smoke():
     assert "damage" in registry.names("segment")
-    assert registry.get("segment", "damage").settings().certainty == pytest.approx(0.6)
+    assert registry.get("segment", "damage").settings().certainty == pytest.approx(0.55)
     mask = damage(np.full((64, 96, 3), 128, np.uint8))
     assert mask.shape == (64, 96) and mask.dtype == bool and not mask.any()
 
@@ -143,15 +143,17 @@ def test_quality_against_the_median_peer(cracked, astronaut):
     damaged, truth = cracked
     ours, theirs = _f1(damage(damaged), truth), _f1(_peer(damaged), truth)
     assert ours >= 1.3 * theirs
-    # measured with the network (issue 19): 0.91 % of the clean astronaut against the peer's 4.28 %
+    # measured with the network (issue 19): 1.20 % of the clean astronaut against the peer's 4.28 % (0.91 % by the
+    # network before the hard negatives, at its certainty 0.6)
     # (0.21 times; the boosted trees before it marked under 0.43 %: this bound was 0.1 times)
     assert damage(astronaut).mean() <= 0.3 * _peer(np.ascontiguousarray(astronaut)).mean()
 
 
 def test_clean_photos_nearly_untouched(camera, chelsea, coffee):
     """Each clean photo: well under a third of what the median peer marks on it, and under 2 %. Measured with
-    the network: camera 0.77 % (peer 4.02 %), chelsea 0.13 % (2.21 %), coffee 1.60 % (6.30 %: glints on the
-    spoon and rims). The boosted trees before it kept all three under 0.5 %, this test's bound then."""
+    the network: camera 0.39 % (peer 4.02 %), chelsea 0.21 % (2.21 %), coffee 1.74 % (6.30 %: glints on the
+    spoon and rims); the network before the hard negatives 0.77 %, 0.13 %, 1.60 %. The boosted trees before it
+    kept all three under 0.5 %, this test's bound then."""
     for photo in (camera, chelsea, coffee):
         photo = np.ascontiguousarray(photo)
         rgb = photo if photo.ndim == 3 else np.dstack([photo] * 3)
@@ -192,7 +194,10 @@ def test_categories_of_a_hand_drawn_case():
     labels = damage_labels(image, certainty=0.5)
     assert np.bincount(labels[78:84, 123:131].ravel(), minlength=4)[1] > 0  # the crack near (127, 80)
     assert labels[61, 41] == 2
-    assert np.bincount(labels[140:160, 0:25].ravel(), minlength=4).argmax() == 3
+    # the corner's pixels that are found are labelled losses; the network trained with hard negatives (flat,
+    # clean areas) finds its jagged edge more than its flat inside here (81 of these 500 pixels at 0.5)
+    corner_found = np.bincount(labels[140:160, 0:25].ravel(), minlength=4)[1:]
+    assert corner_found.argmax() == 2 and corner_found.sum() >= 40
     assert not labels[:, 60:100].any() or labels[:, 60:100].mean() < 0.01
 
 
@@ -208,3 +213,35 @@ def test_one_category_at_a_time():
     assert registry.get("segment", "damage").settings().category == "all"
     with pytest.raises(RetouchError, match=r"^segment method 'damage': category: "):
         damage(image, category="text")
+
+
+def _lattice(image: np.ndarray) -> np.ndarray:
+    """A window's leads: dark 2 px lines 24 px apart across and 30 px apart down, over the middle half."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    for x in range(w // 4, 3 * w // 4, 24):
+        cv2.line(out, (x, h // 4), (x, 3 * h // 4), (20, 20, 20), 2, cv2.LINE_AA)
+    for y in range(h // 4, 3 * h // 4, 30):
+        cv2.line(out, (w // 4, y), (3 * w // 4, y), (20, 20, 20), 2, cv2.LINE_AA)
+    return out
+
+
+def test_window_leads_are_not_damage(astronaut, chelsea):
+    """A lattice of straight dark lines (a window's leads, a fence) belongs to the scene. Measured: 0.0 % and
+    0.1 % of its lines marked on the astronaut and the cat; the network before it was trained with hard
+    negatives (lattices and rails among them) marked 11.4 % and 11.5 %."""
+    for photo in (astronaut, chelsea):
+        photo = np.ascontiguousarray(photo)
+        leaded = _lattice(photo)
+        lines = np.abs(leaded.astype(int) - photo).max(axis=2) > 10
+        assert damage(leaded)[lines].mean() < 0.02
+
+
+def test_sharp_shrunk_photo_nearly_untouched(astronaut):
+    """The astronaut shrunk to half (INTER_AREA: every edge one or two pixels, as a crisp digital photo's):
+    measured 0.50 % marked; the network before the hard negatives marked 1.50 %, its peer (median filter)
+    more still."""
+    photo = np.ascontiguousarray(astronaut)
+    half = cv2.resize(photo, (photo.shape[1] // 2, photo.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    marked = damage(half).mean()
+    assert marked < 0.01 and marked < 0.2 * _peer(half).mean()

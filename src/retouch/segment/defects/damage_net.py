@@ -11,8 +11,9 @@ It gives every pixel the probability of four categories: none, thin
 (torn corners, lost emulsion). It is trained by
 ``training/train_damage_net.py`` (PyTorch, on CPUs) on realistic damage
 (:mod:`benchmarks._realdamage`, film-dust shapes of scans 01-04 only) laid
-over the GrabCut set's photos and DAVIS tune frames, never over the CBSD68
-photos that ``benchmarks/restore_real.py`` scores on, and shipped as ONNX
+over the GrabCut set's photos and DAVIS tune frames (and clean hard
+negatives: sharpened, shrunk, grained, with a window's leads or rails), never
+over the CBSD68 photos that ``benchmarks/restore_real.py`` scores on, and shipped as ONNX
 (``models/damage_net.onnx``) that OpenCV's ``cv2.dnn`` runs.
 
 Photos are run tile by tile (:data:`TILE` px, each with :data:`HALO` px of
