@@ -156,6 +156,10 @@ class Params:
     tube: float = 1.5
     tube_weight: float = 1.0
     tube_max_r: float = 12.0
+    # a grey photo's colour models (luminance and texture) tell object from background less
+    # surely: they weigh this share of ``color_weight`` (DAVIS tune frames in grey, every 2nd:
+    # NoC@90 15.47 -> 14.83, IoU@3 0.633 -> 0.634, IoU@1 0.441 -> 0.395)
+    grey_color: float = 0.6
 
 
 class Engine:
@@ -167,6 +171,7 @@ class Engine:
         self.p = params
         warm_up()
         self.rgb = rgb8 if model is None else model
+        self.color_weight = params.color_weight * (1.0 if model is None else params.grey_color)
         h, w = rgb8.shape[:2]
         self.h, self.w = h, w
         lab = cv2.cvtColor(rgb8, cv2.COLOR_RGB2Lab)
@@ -441,7 +446,7 @@ class Engine:
                     wbg = (1 - a) * wbg / max(wbg.sum(), 1e-9) + fixed[-1.0]
                 llr = self._gmm_loglik(wfg) - self._gmm_loglik(wbg)
                 llr = np.clip(llr / 3.0, -p.llr_clip, p.llr_clip)
-                unary = p.color_weight * llr + prior + stab
+                unary = self.color_weight * llr + prior + stab
                 new = self._connected(self._cut(unary, hard_fg, hard_bg), hard_fg)
                 if np.array_equal(new, seg):
                     break
