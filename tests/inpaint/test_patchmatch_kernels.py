@@ -170,7 +170,7 @@ def test_fusion_reproduces_a_consistent_copy_and_solver_matches_numpy():
     psy, psx = hy.copy(), hx - 12
     start = img.copy()
     start[hole] += rng.normal(0, 20, (hy.size, 1)).astype(np.float32)  # a noisy voted fill
-    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, img, start, 1e-3)
+    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, img, start, 1e-3, np.full(hy.size, -1.0))
     x = start[hy, hx].astype(np.float64)
     it = K.solve_fusion(nbr, wts, diag, b, x, 1e-10, 2000)
     assert it > 0
@@ -190,7 +190,7 @@ def test_fusion_system_hand_checked():
     fill[2, 2, 0], fill[2, 3, 0] = 0.0, 100.0  # a bad voted fill
     hy, hx = np.array([2, 2]), np.array([2, 3])
     mu = 0.5
-    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, mu)
+    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, mu, np.full(2, -1.0))
     np.testing.assert_allclose(diag, [4.5, 4.5])
     assert nbr[0].tolist() == [1, -1, -1, -1] and nbr[1].tolist() == [-1, -1, 0, -1]  # right of p0 is p1, left of p1 is p0
     # p0: 0.5 * 0 + (-10) [to p1] + (12 + 10) [left] + (23 - 1) [below] + (21 + 1) [above] = 56
@@ -200,7 +200,30 @@ def test_fusion_system_hand_checked():
     K.solve_fusion(nbr, wts, diag, b, x, 1e-12, 100)
     np.testing.assert_allclose(x[:, 0], np.linalg.solve([[4.5, -1.0], [-1.0, 4.5]], [56.0, 156.0]), atol=1e-9)
     # with mu -> 0 the bad fill is forgotten: the truth
-    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, 1e-9)
+    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, 1e-9, np.full(2, -1.0))
     x = fill[hy, hx].astype(np.float64)
     K.solve_fusion(nbr, wts, diag, b, x, 1e-12, 100)
     np.testing.assert_allclose(x[:, 0], [22.0, 32.0], atol=1e-6)
+
+
+def test_fusion_takes_the_better_matched_view_between_hole_pixels():
+    # two hole pixels side by side with different sources: their views of the edge differ;
+    # with match distances the better-matched pixel's view alone is the guidance, else the mean
+    rng = np.random.default_rng(7)
+    src = rng.uniform(0, 255, (8, 10, 1)).astype(np.float32)
+    hole = np.zeros((8, 10), bool)
+    hole[4, 4:6] = True
+    hy, hx = np.array([4, 4]), np.array([4, 5])
+    psy, psx = np.array([2, 6]), np.array([2, 7])
+    view0 = src[2, 2, 0] - src[2, 3, 0]  # pixel 0's source and its right neighbour
+    view1 = src[6, 6, 0] - src[6, 7, 0]  # pixel 1's source and its left neighbour
+    known = [(3, 4), (5, 4), (4, 3)]  # pixel 0's known neighbours: above, below, left
+
+    def rhs0(dq):
+        _, _, _, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, src, src.copy(), 0.0, dq)
+        kn = sum(src[y, x, 0] + src[2, 2, 0] - src[2 + y - 4, 2 + x - 4, 0] for y, x in known)
+        return b[0, 0] - kn  # what the edge to pixel 1 contributed
+
+    assert rhs0(np.array([5.0, 1.0])) == pytest.approx(view1, abs=1e-3)  # pixel 1 matched better
+    assert rhs0(np.array([1.0, 5.0])) == pytest.approx(view0, abs=1e-3)
+    assert rhs0(np.array([-1.0, -1.0])) == pytest.approx((view0 + view1) / 2, abs=1e-3)

@@ -308,7 +308,7 @@ def solve_fusion(nbr, wts, diag, b, x, rtol, maxiter):
 
 
 @njit(cache=True, nogil=True)
-def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu):
+def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu, dq):
     """The least-squares system of the gradient-domain fusion (see ``patchmatch._fuse``).
 
     For hole pixel ``i`` at ``(hy[i], hx[i])`` with source centre ``(psy[i],
@@ -352,9 +352,14 @@ def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu):
                 cnt += 1
             j = idx[qy, qx] if inside else -1
             if j >= 0 and psy[j] >= 0:
-                for ch in range(c):
-                    g[ch] += src[psy[j] - dy, psx[j] - dx, ch] - src[psy[j], psx[j], ch]
-                cnt += 1
+                if cnt == 1 and dq[i] >= 0 and dq[j] >= 0 and dq[j] != dq[i]:
+                    if dq[j] < dq[i]:  # the neighbour's match is the better one: its view alone
+                        for ch in range(c):
+                            g[ch] = src[psy[j] - dy, psx[j] - dx, ch] - src[psy[j], psx[j], ch]
+                else:
+                    for ch in range(c):
+                        g[ch] += src[psy[j] - dy, psx[j] - dx, ch] - src[psy[j], psx[j], ch]
+                    cnt += 1
             if cnt == 0:
                 for ch in range(c):
                     g[ch] = fill[y, x, ch] - fill[qy, qx, ch]

@@ -88,7 +88,7 @@ def _diffusion(color: np.ndarray, hole: np.ndarray, where: np.ndarray) -> np.nda
     return 0.5 * (to_float(telea(color, hole)[where]) + to_float(navier_stokes(color, hole)[where]))
 
 
-def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
+def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, ring, seed):
     labels, _, depths = _holes(hole)
     big = np.flatnonzero(depths >= threshold)
     big = big[big > 0]
@@ -100,7 +100,7 @@ def _auto_core(color, hole, source_mask=None, *, threshold, patch_size, seed):
         out[thin] = from_float(_diffusion(color, hole, thin), color.dtype)
     if wide.any():
         allowed = ~hole if source_mask is None else (~hole & source_mask)
-        filled = patchmatch(out, wide, patch_size=patch_size, seed=seed, source_mask=allowed)
+        filled = patchmatch(out, wide, patch_size=patch_size, ring=ring, seed=seed, source_mask=allowed)
         out[wide] = filled[wide]
     return out
 
@@ -112,6 +112,7 @@ def auto(
     *,
     threshold: Annotated[float, Field(ge=0)] = DEPTH_THRESHOLD,
     patch_size: Annotated[int, Field(ge=3, le=31)] = 7,
+    ring: Annotated[int, Field(ge=0, le=64)] = 4,
     source_mask: np.ndarray | None = None,
     seed: Annotated[int, Field(ge=0)] = 0,
 ) -> np.ndarray:
@@ -136,6 +137,9 @@ def auto(
         filled by exemplar (:func:`patchmatch`) instead of diffusion.
     patch_size : int
         Patch side of the exemplar fill (odd).
+    ring : int
+        Pixels this close to a wide hole that the exemplar fill does not copy
+        from (see :func:`patchmatch`); 0 for holes in a regular pattern.
     source_mask : ndarray of bool, optional
         ``H x W``, True where the exemplar fill may copy from.
     seed : int
@@ -194,4 +198,4 @@ def auto(
     ((128, 128, 3), True)
     """
     return fill(image, mask, _auto_core, crops=False, extras={"source_mask": source_mask},
-                threshold=threshold, patch_size=patch_size, seed=seed)
+                threshold=threshold, patch_size=patch_size, ring=ring, seed=seed)
