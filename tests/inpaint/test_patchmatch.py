@@ -102,6 +102,8 @@ def test_same_seed_same_output(small):
         ({"patch_size": 1}, r"inpaint method 'patchmatch': patch_size: Input should be greater than or equal to 3"),
         ({"iterations": 0}, "iterations: Input should be greater than or equal to 1"),
         ({"context": 0}, "context: Input should be greater than or equal to 1"),
+        ({"ring": -1}, "ring: Input should be greater than or equal to 0"),
+        ({"ring": 100}, "ring: Input should be less than or equal to 64"),
         ({"radius": 3}, "radius is not a setting of inpaint method 'patchmatch'"),
     ],
 )
