@@ -31,7 +31,8 @@ the peers ``pypatchmatch`` (PyPatchMatch, ``patch_size=3``: 7 x 7 patches),
 (``cv2.xphoto.inpaint``, FSR_FAST) and ``resynthesizer`` (the GIMP
 Resynthesizer library's heal: whole frame as the source, not tileable), and
 candidates ``--extra NAME=module:function`` (``function(image, mask) ->
-image``: uint8 RGB ``H x W x 3``, bool ``H x W``, True = fill). A peer that
+image``: uint8 RGB ``H x W x 3``, bool ``H x W``, True = fill; a ``seed``
+keyword, if the function has one, gets ``--seed`` as retouch's methods do). A peer that
 cannot be imported is left out and the report says so. Every output is
 composited (pixels outside the hole taken from the input) before scoring;
 the report names a method that changed pixels outside.
@@ -66,6 +67,7 @@ import argparse
 import csv
 import hashlib
 import importlib
+import inspect
 import json
 import math
 import os
@@ -162,8 +164,13 @@ def _retouch(name: str, seed: int) -> Fill | None:
     return lambda img, mask: method(img, mask, settings=settings)
 
 
-def _extra(spec: str) -> tuple[str, Fill]:
-    """``NAME=module:function`` or ``module:function`` (named after the function)."""
+def _extra(spec: str, seed: int = 0) -> tuple[str, Fill]:
+    """``NAME=module:function`` or ``module:function`` (named after the function).
+
+    A function that takes a ``seed`` keyword gets the run's ``seed``, as
+    retouch's own methods do, so that a candidate and ``auto`` differ only by
+    what the candidate changes, not also by their random search.
+    """
     name, _, target = spec.rpartition("=")
     mod, sep, fn = target.partition(":")
     if not sep or not mod or not fn:
@@ -172,13 +179,19 @@ def _extra(spec: str) -> tuple[str, Fill]:
         f = getattr(importlib.import_module(mod), fn)
     except (ImportError, AttributeError) as e:
         raise SystemExit(f"--extra {spec!r}: {type(e).__name__}: {e}") from e
+    try:
+        takes_seed = "seed" in inspect.signature(f).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        takes_seed = False
+    if takes_seed:
+        return name or fn, lambda img, mask, _f=f: _f(img, mask, seed=seed)
     return name or fn, f
 
 
 def resolve_methods(names: list[str], extras: list[str], seed: int) -> tuple[dict[str, Fill], dict[str, str]]:
     """name -> fill in the order asked, and name -> why it is left out."""
     peers, missing = _peers(seed)
-    ex = dict(_extra(s) for s in extras)
+    ex = dict(_extra(s, seed) for s in extras)
     fills: dict[str, Fill] = {}
     left: dict[str, str] = {}
     for n in list(dict.fromkeys(names + [n for n in ex if n not in names])):

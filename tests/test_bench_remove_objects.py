@@ -227,3 +227,35 @@ def test_move_mask_deterministic_and_none_when_no_room():
     assert shift == (0, 0) and np.array_equal(placed, u)
     gap[9, 0] = True  # now one of the U's own pixels
     assert move_mask(u, gap, np.random.default_rng(0)) is None
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def seeded_candidate(image, mask, seed=0):
+    """A stand-in --extra candidate that reports the seed it was given."""
+    out = image.copy()
+    out[mask] = seed
+    return out
+
+
+def unseeded_candidate(image, mask):
+    return image.copy()
+
+
+def test_extra_candidates_get_the_runs_seed_like_retouchs_methods():
+    # a candidate compared with `auto` must use the same random search seed, or the
+    # judges also compare two seeds; one without a seed keyword is called as it is
+    from benchmarks.remove_objects import resolve_methods
+
+    fills, _ = resolve_methods(
+        ["auto"],
+        ["cand=tests.test_bench_remove_objects:seeded_candidate", "plain=tests.test_bench_remove_objects:unseeded_candidate"],
+        seed=7,
+    )
+    img = np.zeros((4, 4, 3), np.uint8)
+    mask = np.zeros((4, 4), bool)
+    mask[1, 1] = True
+    assert fills["cand"](img, mask)[1, 1, 0] == 7
+    assert (fills["plain"](img, mask) == 0).all()
+    assert set(fills) >= {"auto", "cand", "plain"}
