@@ -68,7 +68,8 @@ What the fill does, level by level:
    different places, the edge takes the source difference of the pixel whose
    patch matched better. On 20 DAVIS tuning removals two blind judges ranked
    the fusion above the seam blend it replaced (an offset measured along the
-   border only) in 9, below in 6 (5 ties); the mean over the larger of the
+   border only) in 9, below in 6 (5 ties), and again 9 to 6 (5 ties) when
+   both ran with the same seed; the mean over the larger of the
    two differences 14 to 3. The better-matched pixel's difference was ranked
    over the mean 10 to 7 (3 ties) in a round where the two ran with
    different seeds; with the same seed the judges could not tell them apart
