@@ -148,13 +148,13 @@ def test_parallel_kernels_do_not_depend_on_the_thread_count():
     np.testing.assert_array_equal(results[0][0], R.patch_distances(m, c, ty, tx, sy, sx, r, cost))
 
 
-def _dense(nbr, wts, diag):
+def _dense(nbr, diag):
     n = diag.size
     a = np.diag(diag.astype(float))
     for i in range(n):
         for k in range(4):
             if nbr[i, k] >= 0:
-                a[i, nbr[i, k]] -= wts[i, k]
+                a[i, nbr[i, k]] -= 1.0
     return a
 
 
@@ -170,11 +170,11 @@ def test_fusion_reproduces_a_consistent_copy_and_solver_matches_numpy():
     psy, psx = hy.copy(), hx - 12
     start = img.copy()
     start[hole] += rng.normal(0, 20, (hy.size, 1)).astype(np.float32)  # a noisy voted fill
-    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, img, start, 1e-3, np.full(hy.size, -1.0))
+    nbr, diag, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, img, start, 1e-3, np.full(hy.size, -1.0))
     x = start[hy, hx].astype(np.float64)
-    it = K.solve_fusion(nbr, wts, diag, b, x, 1e-10, 2000)
+    it = K.solve_fusion(nbr, diag, b, x, 1e-10, 2000)
     assert it > 0
-    want = np.linalg.solve(_dense(nbr, wts, diag), b)
+    want = np.linalg.solve(_dense(nbr, diag), b)
     np.testing.assert_allclose(x, want, atol=1e-4)
     # the data term pulls a little towards the noisy start; the truth is within a grey level or so
     assert np.abs(x[:, 0] - img[hy, hx, 0]).mean() < 1.0
@@ -190,19 +190,19 @@ def test_fusion_system_hand_checked():
     fill[2, 2, 0], fill[2, 3, 0] = 0.0, 100.0  # a bad voted fill
     hy, hx = np.array([2, 2]), np.array([2, 3])
     mu = 0.5
-    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, mu, np.full(2, -1.0))
+    nbr, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, mu, np.full(2, -1.0))
     np.testing.assert_allclose(diag, [4.5, 4.5])
     assert nbr[0].tolist() == [1, -1, -1, -1] and nbr[1].tolist() == [-1, -1, 0, -1]  # right of p0 is p1, left of p1 is p0
     # p0: 0.5 * 0 + (-10) [to p1] + (12 + 10) [left] + (23 - 1) [below] + (21 + 1) [above] = 56
     # p1: 0.5 * 100 + 10 [to p0] + (42 - 10) + (33 - 1) + (31 + 1) = 156
     np.testing.assert_allclose(b[:, 0], [56.0, 156.0])
     x = fill[hy, hx].astype(np.float64)
-    K.solve_fusion(nbr, wts, diag, b, x, 1e-12, 100)
+    K.solve_fusion(nbr, diag, b, x, 1e-12, 100)
     np.testing.assert_allclose(x[:, 0], np.linalg.solve([[4.5, -1.0], [-1.0, 4.5]], [56.0, 156.0]), atol=1e-9)
     # with mu -> 0 the bad fill is forgotten: the truth
-    nbr, wts, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, 1e-9, np.full(2, -1.0))
+    nbr, diag, b = K.fusion_system(hole, ~hole, hy, hx, np.array([1, 3]), np.array([1, 4]), ramp, fill, 1e-9, np.full(2, -1.0))
     x = fill[hy, hx].astype(np.float64)
-    K.solve_fusion(nbr, wts, diag, b, x, 1e-12, 100)
+    K.solve_fusion(nbr, diag, b, x, 1e-12, 100)
     np.testing.assert_allclose(x[:, 0], [22.0, 32.0], atol=1e-6)
 
 
@@ -220,7 +220,7 @@ def test_fusion_takes_the_better_matched_view_between_hole_pixels():
     known = [(3, 4), (5, 4), (4, 3)]  # pixel 0's known neighbours: above, below, left
 
     def rhs0(dq):
-        _, _, _, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, src, src.copy(), 0.0, dq)
+        _, _, b = K.fusion_system(hole, ~hole, hy, hx, psy, psx, src, src.copy(), 0.0, dq)
         kn = sum(src[y, x, 0] + src[2, 2, 0] - src[2 + y - 4, 2 + x - 4, 0] for y, x in known)
         return b[0, 0] - kn  # what the edge to pixel 1 contributed
 

@@ -225,7 +225,7 @@ def vote(img, hy, hx, tindex, sy, sx, weight, r, vr, out):
 
 
 @njit(cache=True, nogil=True)
-def _apply(nbr, wts, diag, x, out):
+def _apply(nbr, diag, x, out):
     n, c = x.shape
     for i in range(n):
         for ch in range(c):
@@ -233,17 +233,16 @@ def _apply(nbr, wts, diag, x, out):
         for k in range(4):
             j = nbr[i, k]
             if j >= 0:
-                wk = wts[i, k]
                 for ch in range(c):
-                    out[i, ch] -= wk * x[j, ch]
+                    out[i, ch] -= x[j, ch]
 
 
 @njit(cache=True, nogil=True)
-def solve_fusion(nbr, wts, diag, b, x, rtol, maxiter):
+def solve_fusion(nbr, diag, b, x, rtol, maxiter):
     """Solve ``A x = b`` for each column (Jacobi-preconditioned conjugate gradients), ``x`` the start, in place.
 
-    ``A`` is symmetric positive definite: ``diag`` on the diagonal and
-    ``-wts[i, k]`` towards the neighbour ``nbr[i, k]`` (-1: none). The columns
+    ``A`` is symmetric positive definite: ``diag`` on the diagonal and -1
+    towards each neighbour ``nbr[i, k]`` (-1: none). The columns
     (colour channels) are independent systems with the same matrix, iterated
     side by side until each residual is ``rtol`` times its ``b``. Returns the
     number of iterations.
@@ -256,7 +255,7 @@ def solve_fusion(nbr, wts, diag, b, x, rtol, maxiter):
     bn = np.zeros(c)
     rz = np.zeros(c)
     done = np.zeros(c, np.bool_)
-    _apply(nbr, wts, diag, x, q)
+    _apply(nbr, diag, x, q)
     for i in range(n):
         for ch in range(c):
             r[i, ch] = b[i, ch] - q[i, ch]
@@ -278,7 +277,7 @@ def solve_fusion(nbr, wts, diag, b, x, rtol, maxiter):
             left += 0 if done[ch] else 1
         if left == 0:
             break
-        _apply(nbr, wts, diag, p, q)
+        _apply(nbr, diag, p, q)
         pq = np.zeros(c)
         for i in range(n):
             for ch in range(c):
@@ -317,7 +316,7 @@ def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu, dq):
     the mean of the source-side differences of the two pixels that have a
     source (the fill's own difference if neither has); each edge weighs 1,
     and ``mu`` ties ``u_i`` to ``fill``. A known neighbour's value moves to
-    the right-hand side. Returns ``nbr, wts, diag, b`` for :func:`solve_fusion`.
+    the right-hand side. Returns ``nbr, diag, b`` for :func:`solve_fusion`.
     """
     h, w = hole.shape
     n = hy.shape[0]
@@ -326,7 +325,6 @@ def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu, dq):
     for i in range(n):
         idx[hy[i], hx[i]] = i
     nbr = np.full((n, 4), -1, np.int64)
-    wts = np.zeros((n, 4))
     diag = np.full(n, mu)
     b = np.empty((n, c))
     g = np.empty(c)
@@ -369,8 +367,7 @@ def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu, dq):
                 b[i, ch] += g[ch] / cnt
             if inside:
                 nbr[i, k] = j
-                wts[i, k] = 1.0
             else:
                 for ch in range(c):
                     b[i, ch] += fill[qy, qx, ch]
-    return nbr, wts, diag, b
+    return nbr, diag, b

@@ -121,7 +121,6 @@ _KNOWN_FRACTION = 0.1  # a coarse pixel is known when this share of its footprin
 _MAX_PASSES = 4  # PatchMatch passes per round on the coarsest levels
 _LOCALITY = 50.0  # cost per value, in squared 0..255 units, of a source one hole-size away (grows with the square)
 _FUSE_MU = 0.005  # weight that ties the fused fill to the voted one (its square root: 1 / the px over which a seam fades)
-_FUSE_VIEW = 1  # 1: at an edge between two hole pixels the better-matched pixel's source difference is taken (0: the mean of both)
 _FUSE_RTOL = 1e-4  # the fusion's solver stops at this relative residual
 _DETAIL_SIGMA = 2.5  # px: in the last vote, finer detail than this comes from the matched pixel, not the mean
 _SEARCH_CHUNKS = 8  # the search runs on this many runs of targets in parallel (at most)
@@ -379,13 +378,13 @@ def _fuse(
     has = k >= 0
     psy = np.where(has, sy[np.maximum(k, 0)], -1).astype(np.int64)
     psx = np.where(has, sx[np.maximum(k, 0)], -1).astype(np.int64)
-    dq = np.where(has, d[np.maximum(k, 0)], -1).astype(np.float64) if (d is not None and _FUSE_VIEW) else np.full(hy.size, -1.0)
-    nbr, wts, diag, b = K.fusion_system(
+    dq = np.where(has, d[np.maximum(k, 0)], -1).astype(np.float64) if d is not None else np.full(hy.size, -1.0)
+    nbr, diag, b = K.fusion_system(
         hole, allowed, hy.astype(np.int64), hx.astype(np.int64), psy, psx,
         np.ascontiguousarray(src, dtype=np.float32), np.ascontiguousarray(out, dtype=np.float32), _FUSE_MU, dq,
     )
     x = out[hy, hx].astype(np.float64)
-    K.solve_fusion(nbr, wts, diag, b, x, _FUSE_RTOL, 1000)
+    K.solve_fusion(nbr, diag, b, x, _FUSE_RTOL, 1000)
     res = out.copy()
     res[hy, hx] = x
     return res
