@@ -54,6 +54,27 @@ def test_tiles_give_the_whole_photos_result(dusted):
     assert speck_net.HALO == 32
 
 
+def test_run_only_where_asked_gives_the_whole_photos_answer_there(dusted):
+    """With ``where``, every asked pixel gets the whole run's probability (pieces spread over bands and
+    runs of columns, each with its halo), pixels of no piece get 0, and far less of the photo is run."""
+    planes = speck_net.inputs(dusted)
+    whole = speck_net.probability(planes)
+    where = np.zeros(dusted.shape[:2], bool)
+    where[55:66, 50:70] = True  # near the top-left speck
+    where[300:360, 440:460] = True  # and one lower down, in another band
+    where[10:12, 590:600] = True  # at the photo's edge
+    part = speck_net.probability(planes, where=where, tile=64)
+    assert np.abs(part[where] - whole[where]).max() < 1e-5
+    pieces = speck_net._pieces(where, 64)
+    run = np.zeros_like(where)
+    for y0, y1, x0, x1 in pieces:
+        run[y0:y1, x0:x1] = True
+    assert run[where].all()  # the pieces cover what was asked
+    assert (part[~run] == 0).all()
+    assert run.mean() < 0.2
+    assert not speck_net.probability(planes, where=np.zeros_like(where)).any()
+
+
 def test_sure_of_drawn_dust_not_of_the_photo(dusted, coffee):
     p = speck_net.probability(speck_net.inputs(dusted))
     for y, x, _ in SPECKS:

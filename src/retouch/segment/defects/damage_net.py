@@ -29,13 +29,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "damage_labels", "clean_up"]
+__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "damage_labels", "clean_up", "release"]
 
 NET = Path(__file__).parent / "models" / "damage_net.onnx"
 PLANES = 6
 WINDOW = 11
 HALO = 64  # px each output pixel depends on to every side is about 51; a multiple of 8 keeps the pooling grid
-TILE = 512
+# px: a tile and its halo are run at once. cv2.dnn holds about 440 bytes a pixel of the tile and its halo
+# (the network's full-size layers): 260 MiB at 640 px, which runs 1.44 times the photo's pixels (512:
+# 180 MiB, 1.56 times; 768: 350 MiB, 1.36 times)
+TILE = 640
 CATEGORIES = ("thin", "spots", "losses")  # categories 1, 2, 3 (0: none)
 
 _local = threading.local()  # a cv2.dnn.Net is not safe to share between threads
@@ -46,6 +49,13 @@ def _net() -> cv2.dnn.Net:
     if cached is None or cached[0] != NET:
         cached = _local.net = (NET, cv2.dnn.readNetFromONNX(str(NET)))
     return cached[1]
+
+
+def release() -> None:
+    """Drop this thread's network: cv2.dnn keeps the buffers of the largest input it ran (about 350 MiB
+    after a tile of :data:`TILE` px and its halo) for as long as the network lives. A photo of more
+    than one tile drops it when done; the next photo reads it again (a few milliseconds)."""
+    _local.net = None
 
 
 def inputs(rgb: np.ndarray) -> np.ndarray:
@@ -88,12 +98,16 @@ def damage_labels(rgb: np.ndarray, sure: float, *, tile: int = TILE) -> np.ndarr
 def _tiles(rgb: np.ndarray, tile: int):
     """(y0, y1, x0, x1, the tile's ``4 x h x w`` probabilities) of each tile, run with :data:`HALO` px of its neighbours."""
     h, w = rgb.shape[:2]
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-            ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
-            yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
-            yield y0, y1, x0, x1, _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    try:
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+                ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
+                yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
+                yield y0, y1, x0, x1, _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    finally:
+        if h > tile or w > tile:  # a large photo: its tiles' buffers are not kept for the next photo
+            release()
 
 
 def damage_map(rgb: np.ndarray, *, tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:

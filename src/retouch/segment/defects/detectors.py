@@ -399,12 +399,16 @@ def spots(
     grey = _black_and_white(image)
     halo = _SPOTS_HALO + 4 * int(np.ceil(max_size))
     out = np.zeros((h, w), bool)
-    for y0 in range(0, h, _SPOTS_TILE):
-        for x0 in range(0, w, _SPOTS_TILE):
-            y1, x1 = min(h, y0 + _SPOTS_TILE), min(w, x0 + _SPOTS_TILE)
-            ya, xa, yb, xb = max(0, y0 - halo), max(0, x0 - halo), min(h, y1 + halo), min(w, x1 + halo)
-            found = _spots_whole(np.ascontiguousarray(image[ya:yb, xa:xb]), grey, **settings)
-            out[y0:y1, x0:x1] = found[y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    try:
+        for y0 in range(0, h, _SPOTS_TILE):
+            for x0 in range(0, w, _SPOTS_TILE):
+                y1, x1 = min(h, y0 + _SPOTS_TILE), min(w, x0 + _SPOTS_TILE)
+                ya, xa, yb, xb = max(0, y0 - halo), max(0, x0 - halo), min(h, y1 + halo), min(w, x1 + halo)
+                found = _spots_whole(np.ascontiguousarray(image[ya:yb, xa:xb]), grey, **settings,
+                                     core=(y0 - ya, y1 - ya, x0 - xa, x1 - xa))
+                out[y0:y1, x0:x1] = found[y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    finally:
+        speck_net.release()  # its buffers for the largest piece run are not kept for the next photo
     return out
 
 
@@ -422,23 +426,42 @@ def _black_and_white(image: np.ndarray) -> bool:
 
 
 def _spots_whole(image: np.ndarray, grey: bool | None, *, min_size: float, max_size: float, min_contrast: float,
-           polarity: Polarity, certainty: float) -> np.ndarray:
+           polarity: Polarity, certainty: float, core: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """:func:`spots` of a checked photo in one piece; ``grey``: whether the whole photo is black and white
-    (None: this photo's own answer)."""
+    (None: this photo's own answer). With ``core`` (y0, y1, x0, x1), only that part of the answer is
+    right (a tile's halo is cut off by the caller), and only the work it needs is done.
+
+    What the answer within ``core`` needs: the trees' judgement of the candidates whose window meets
+    it (the others are not measured), and the network's probability within ``margin`` px of a
+    candidate and of ``core`` (``max_size`` + 3; elsewhere it is not run). The network's speck is a
+    group of pixels that touches a candidate and is at most ``max_size`` + 2 px across, so a kept
+    group lies within that margin of the candidate, wholly where the network was run; a group the
+    margin cuts reached at least ``margin`` + 1 px from the candidate and is rejected as too large
+    either way. So the answer is the same as with everything run.
+    """
+    h, w = image.shape[:2]
+    y0, y1, x0, x1 = core or (0, h, 0, w)
+    margin = int(np.ceil(max_size)) + 3
     found, grey = spot_candidates(image, min_size=min_size, max_size=max_size, min_contrast=min_contrast,
-                                  polarity=polarity, grey=grey)
+                                  polarity=polarity, grey=grey, measure_in=core)
     out = np.zeros(image.shape[:2], bool)
     candidates = np.zeros(image.shape[:2], bool)
     if found:
-        probability = _spots.speck_probability([t for _, t in found], grey=grey)
-        for (cand, t), p in zip(found, probability):
-            y0, y1, x0, x1 = cand.box
-            candidates[y0:y1, x0:x1] |= cand.mask
+        judged = [(cand, t) for cand, t in found if t is not None]
+        probability = _spots.speck_probability([t for _, t in judged], grey=grey) if judged else []
+        for cand, _ in found:
+            cy0, cy1, cx0, cx1 = cand.box
+            candidates[cy0:cy1, cx0:cx1] |= cand.mask
+        for (cand, t), p in zip(judged, probability):
+            cy0, cy1, cx0, cx1 = cand.box
             if p >= _trees_sure(certainty) and t["saturation"] <= _MAX_SATURATION:
-                out[y0:y1, x0:x1] |= cand.mask
+                out[cy0:cy1, cx0:cx1] |= cand.mask
+        near = np.zeros((h, w), bool)  # within the margin of core, within the margin of a candidate
+        near[max(0, y0 - margin) : y1 + margin, max(0, x0 - margin) : x1 + margin] = True
+        near &= cv2.dilate(candidates.view(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).view(bool)
         rgb = to_uint8(to_rgb(image))
         planes = speck_net.inputs(rgb)
-        out |= _net_specks(rgb, planes, speck_net.probability(planes), candidates, sure=_net_sure(certainty),
+        out |= _net_specks(rgb, planes, speck_net.probability(planes, where=near), candidates, sure=_net_sure(certainty),
                            min_size=min_size, max_size=max_size, min_contrast=min_contrast, polarity=polarity)
     return grow(out, pixels=1)
 
@@ -496,11 +519,12 @@ def _net_specks(rgb: np.ndarray, planes: np.ndarray, probability: np.ndarray, ca
 
 def spot_candidates(
     image: np.ndarray, *, min_size: float, max_size: float, min_contrast: float, polarity: Polarity,
-    grey: bool | None = None,
-) -> tuple[list[tuple[_spots.Candidate, dict[str, float]]], bool]:
+    grey: bool | None = None, measure_in: tuple[int, int, int, int] | None = None,
+) -> tuple[list[tuple[_spots.Candidate, dict[str, float] | None]], bool]:
     """The candidates :func:`spots` weighs, each with its measures (what its models were trained on),
     and whether the photo is black and white (which model weighs them; ``grey`` says so instead of
-    the photo when given)."""
+    the photo when given). With ``measure_in`` (y0, y1, x0, x1), a candidate whose window does not
+    meet that box is not measured (its measures are None)."""
     rgb = to_rgb(image)
     colour = to_float(rgb)
     window = int(2 * max_size + 1) | 1
@@ -515,6 +539,11 @@ def spot_candidates(
         ys, xs = np.nonzero(cand.mask)
         if max(ys.max() - ys.min(), xs.max() - xs.min()) + 1 < min_size:
             continue
+        if measure_in is not None:
+            y0, y1, x0, x1 = cand.box
+            if y1 <= measure_in[0] or y0 >= measure_in[1] or x1 <= measure_in[2] or x0 >= measure_in[3]:
+                found.append((cand, None))
+                continue
         found.append((cand, _spots.measure(planes, cand)))
     return found, (_spots.black_and_white(colour) if grey is None else grey)
 
@@ -606,19 +635,20 @@ def text(
     (False, True)
     """
     image = check_image(image)
-    colour = to_float(to_rgb(image))
-    h, w = colour.shape[:2]
+    rgb = to_uint8(to_rgb(image))  # in 8 bits: no float copy of a large scan
+    h, w = rgb.shape[:2]
     size = max(9, int(max_height // 5) | 1)
-    marked = _text.stand_out(colour, size) >= min_contrast
+    marked = _text.stand_out(rgb, size) >= _text.levels(min_contrast)
     out = np.zeros((h, w), bool)
     if marked.sum() < 15:
         return out
     grow_kernel = np.ones((3, 3), np.uint8)
-    for mode, near, dist in _text.colour_modes(colour, marked, min_pixels=15, tolerance=0.12):
-        joined = near | (cv2.dilate(near.view(np.uint8), grow_kernel).astype(bool) & marked & (dist <= 0.5))
+    for mode, near, half in _text.colour_modes(rgb, marked, min_pixels=15, tolerance=0.12):
+        joined = near | (cv2.dilate(near.view(np.uint8), grow_kernel).astype(bool) & marked & half)
+        del half
         found = _text.glyphs(joined, marked, min_height=min_height, max_height=max_height)
         for line in _text.lines(found, min_chars=min_chars):
-            mask, box, common, contrast = _text.line_tests(colour, joined, mode, line)
+            mask, box, common, contrast = _text.line_tests(rgb, joined, mode, line)
             if common <= 0.03 and contrast >= min_contrast:
                 out[box] |= mask
     return grow(out, pixels=1)

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Glyph", "stand_out", "colour_modes", "glyphs", "lines", "line_tests"]
+__all__ = ["Glyph", "stand_out", "levels", "colour_modes", "glyphs", "lines", "line_tests"]
 
 _EIGHT = np.ones((3, 3), bool)
 
@@ -50,12 +50,12 @@ class Glyph:
         return self.y1 - self.y0
 
 
-def stand_out(colour: np.ndarray, size: int) -> np.ndarray:
-    """Largest white or black top-hat over the channels, ``H x W`` float32."""
+def stand_out(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Largest white or black top-hat over the channels of a uint8 photo, ``H x W`` uint8 (levels of 255)."""
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    planes = [colour] if colour.ndim == 2 else [colour[..., c] for c in range(colour.shape[2])]
+    planes = [rgb] if rgb.ndim == 2 else [rgb[..., c] for c in range(rgb.shape[2])]
     out = None
-    for plane in planes:  # a channel at a time: no H x W x 3 float temporaries (the same values)
+    for plane in planes:  # a channel at a time, in 8 bits: no float planes of the photo's size
         plane = np.ascontiguousarray(plane)
         for op in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
             hat = cv2.morphologyEx(plane, op, se)
@@ -63,23 +63,33 @@ def stand_out(colour: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _distance(colour: np.ndarray, mode: np.ndarray) -> np.ndarray:
-    """``np.abs(colour - mode).max(axis=2)`` a channel at a time (no ``H x W x 3`` temporaries)."""
-    dist = np.abs(colour[..., 0] - mode[0])
-    for c in range(1, colour.shape[2]):
-        np.maximum(dist, np.abs(colour[..., c] - mode[c]), out=dist)
-    return dist
+def levels(fraction: float) -> int:
+    """The fewest levels of 255 that are at least ``fraction`` of full scale."""
+    return int(np.ceil(fraction * 255 - 1e-6))
 
 
-def colour_modes(colour: np.ndarray, marked: np.ndarray, *, min_pixels: int, tolerance: float, limit: int = 40):
-    """Yield ``(mode colour, pixels within tolerance of it)`` from densest to sparsest.
+def _within(rgb: np.ndarray, mode: np.ndarray, tolerance: float) -> np.ndarray:
+    """``np.abs(rgb / 255 - mode).max(axis=2) <= tolerance`` of a uint8 photo, by a lookup table per channel
+    (the same float32 arithmetic on each of the 256 levels; no float planes of the photo's size)."""
+    level = np.arange(256, dtype=np.float32) / np.float32(255)
+    out = None
+    for c in range(rgb.shape[2]):
+        lut = np.abs(level - mode[c]) <= tolerance
+        here = lut[rgb[..., c]]
+        out = here if out is None else np.logical_and(out, here, out=out)
+    return out
+
+
+def colour_modes(rgb: np.ndarray, marked: np.ndarray, *, min_pixels: int, tolerance: float, limit: int = 40):
+    """Yield ``(mode colour in [0, 1], pixels within tolerance of it, pixels within 0.5 of it)`` of a uint8
+    RGB photo, from densest to sparsest.
 
     Each mode's pixels are removed from ``marked`` before the next is taken.
     """
     q = 32
     left = marked.copy()
     for _ in range(limit):
-        cols = colour[left]
+        cols = rgb[left].astype(np.float32) / np.float32(255)
         if len(cols) < min_pixels:
             return
         cell = np.clip((cols * q).astype(np.int64), 0, q - 1)
@@ -91,10 +101,9 @@ def colour_modes(colour: np.ndarray, marked: np.ndarray, *, min_pixels: int, tol
             return
         centre = (np.asarray(best) + 0.5) / q
         mode = np.median(cols[np.abs(cols - centre).max(axis=1) <= 1.5 / q], axis=0)
-        dist = _distance(colour, mode)
-        near = dist <= tolerance
+        near = _within(rgb, mode, tolerance)
         left &= ~near
-        yield mode, near, dist
+        yield mode, near, _within(rgb, mode, 0.5)
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -155,8 +164,9 @@ def lines(gl: list[Glyph], *, min_chars: int, gap: float = 1.0, height_ratio: fl
     return [g for g in groups.values() if len(g) >= min_chars]
 
 
-def line_tests(colour: np.ndarray, near: np.ndarray, mode: np.ndarray, line: list[Glyph]) -> tuple[np.ndarray, tuple[slice, slice], float, float]:
-    """The line's mask (in a box around it), the box, how common its colour is around it, its contrast."""
+def line_tests(rgb: np.ndarray, near: np.ndarray, mode: np.ndarray, line: list[Glyph]) -> tuple[np.ndarray, tuple[slice, slice], float, float]:
+    """The line's mask (in a box around it), the box, how common its colour is around it, its contrast
+    (``rgb``: the uint8 photo; ``mode``: the line's colour in [0, 1])."""
     h, w = near.shape
     y0, y1 = min(g.y0 for g in line), max(g.y1 for g in line)
     x0, x1 = min(g.x0 for g in line), max(g.x1 for g in line)
@@ -171,5 +181,6 @@ def line_tests(colour: np.ndarray, near: np.ndarray, mode: np.ndarray, line: lis
     common = float((near[ys, xs] & band).sum() / max(1, band.sum()))
     grown = cv2.dilate(mask.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     ring = cv2.dilate(grown.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~grown
-    contrast = float(np.median(np.abs(colour[ys, xs][ring] - mode).max(axis=1))) if ring.any() else 0.0
+    around = rgb[ys, xs][ring].astype(np.float32) / np.float32(255)
+    contrast = float(np.median(np.abs(around - mode).max(axis=1))) if ring.any() else 0.0
     return mask, (ys, xs), common, contrast

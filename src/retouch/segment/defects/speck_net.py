@@ -30,7 +30,7 @@ from scipy.special import expit
 
 from ...convert import to_float
 
-__all__ = ["NET", "WINDOW", "HALO", "inputs", "probability"]
+__all__ = ["NET", "WINDOW", "HALO", "BAND", "inputs", "probability", "release"]
 
 NET = Path(__file__).parent / "models" / "spots_net.onnx"
 WINDOW = 31  # the median window of the background the network was trained with
@@ -51,6 +51,13 @@ def _net() -> cv2.dnn.Net:
     return net
 
 
+def release() -> None:
+    """Drop this thread's network: cv2.dnn keeps the buffers of the largest input it ran (about 0.5 KB a
+    pixel) for as long as the network lives. :func:`retouch.segment.spots` drops it when it is done
+    with a large scan; the next photo reads it again (a few milliseconds)."""
+    _local.net = None
+
+
 def inputs(rgb: np.ndarray) -> np.ndarray:
     """The network's six planes (``H x W x 6`` float32) of a uint8 RGB photo."""
     colour = to_float(rgb)
@@ -58,21 +65,53 @@ def inputs(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate([colour - 0.5, (colour - background) * 4], axis=2)
 
 
-def probability(planes: np.ndarray, *, tile: int = TILE) -> np.ndarray:
+def probability(planes: np.ndarray, *, tile: int = TILE, where: np.ndarray | None = None) -> np.ndarray:
     """Each pixel's probability (``H x W`` float32) of lying on a speck, from a photo's :func:`inputs`.
 
     Photos larger than ``tile`` on a side are run in tiles that overlap by
     :data:`HALO`, so memory stays bounded
-    and the result equals the whole photo's run.
+    and the result equals the whole photo's run. With ``where`` (bool
+    ``H x W``), the network is run only over the pieces of the photo that
+    hold its True pixels: bands of :data:`BAND` rows, and in each band the
+    runs of columns that hold them (runs closer than two halos merged),
+    each with its halo. Every pixel of ``where`` gets the whole photo's
+    probability (to 1e-5); pixels of no piece get 0.
     """
     h, w = planes.shape[:2]
-    logit = np.empty((h, w), np.float32)
     net = _net()
-    for y0 in range(0, h, tile):
-        for x0 in range(0, w, tile):
-            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-            ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
-            yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
-            net.setInput(np.ascontiguousarray(planes[ya:yb, xa:xb].transpose(2, 0, 1)[None]))
-            logit[y0:y1, x0:x1] = net.forward()[0, 0, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
-    return expit(logit)
+    if where is None:
+        logit = np.empty((h, w), np.float32)
+        boxes = [(y0, min(h, y0 + tile), x0, min(w, x0 + tile)) for y0 in range(0, h, tile) for x0 in range(0, w, tile)]
+    else:
+        logit = np.full((h, w), -np.inf, np.float32)
+        boxes = _pieces(where, tile)
+    for y0, y1, x0, x1 in boxes:
+        ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
+        yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
+        net.setInput(np.ascontiguousarray(planes[ya:yb, xa:xb].transpose(2, 0, 1)[None]))
+        logit[y0:y1, x0:x1] = net.forward()[0, 0, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+    return expit(logit, out=logit)
+
+
+BAND = 256  # rows of a band of the pieces run with ``where``: its halo adds a quarter to the rows run
+
+
+def _pieces(where: np.ndarray, tile: int) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of the pieces :func:`probability` runs to cover ``where``: in each band of
+    :data:`BAND` (at most ``tile``) rows, the runs of columns that hold a True pixel, runs less than two
+    halos apart merged (running the gap costs less than a second halo), each cut to at most ``tile`` wide."""
+    h, w = where.shape
+    band = min(BAND, tile)
+    out = []
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        cols = np.flatnonzero(where[y0:y1].any(axis=0))
+        if not len(cols):
+            continue
+        breaks = np.flatnonzero(np.diff(cols) > 2 * HALO)
+        starts = np.r_[cols[0], cols[breaks + 1]]
+        stops = np.r_[cols[breaks] + 1, cols[-1] + 1]
+        for a, b in zip(starts, stops):
+            for x0 in range(int(a), int(b), tile):
+                out.append((y0, y1, x0, min(int(b), x0 + tile)))
+    return out
