@@ -227,3 +227,56 @@ def test_fusion_takes_the_better_matched_view_between_hole_pixels():
     assert rhs0(np.array([5.0, 1.0])) == pytest.approx(view1, abs=1e-3)  # pixel 1 matched better
     assert rhs0(np.array([1.0, 5.0])) == pytest.approx(view0, abs=1e-3)
     assert rhs0(np.array([-1.0, -1.0])) == pytest.approx((view0 + view1) / 2, abs=1e-3)
+
+
+def _edge_scene(seed: int = 0):
+    """A dark top half (60) over a bright bottom half (190), both with a little noise; a hole across the edge."""
+    rng = np.random.default_rng(seed)
+    img = (np.where(np.arange(40)[:, None, None] < 20, 60.0, 190.0) + rng.normal(0, 4, (40, 60, 3))).astype(np.float32)
+    hole = np.zeros((40, 60), bool)
+    hole[12:28, 24:40] = True
+    return img, hole
+
+
+def test_priority_fill_continues_an_edge_through_the_hole():
+    img, hole = _edge_scene()
+    valid = _valid_centres(~hole, 3)
+    out = img.copy()
+    out[hole] = 0.0
+    copies = K.priority_fill(out, hole, valid, np.zeros(hole.shape), 3)
+    assert copies >= 1
+    assert np.array_equal(out[~hole], img[~hole])  # known pixels untouched
+    rows = out[:, 24:40].mean(axis=(1, 2))
+    # the edge stays at row 20: dark above it, bright below, no ramp in between
+    assert np.abs(rows[12:20] - 60).max() < 8 and np.abs(rows[20:28] - 190).max() < 8
+    # (a diffusion fill of the same hole leaves a ramp across the middle rows)
+    import cv2
+
+    u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    tel = cv2.inpaint(u8, hole.view(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
+    assert np.abs(tel[:, 24:40].mean(axis=(1, 2))[18:22] - np.array([60, 60, 190, 190])).max() > 8
+
+
+def test_priority_fill_copies_whole_patches_from_valid_sources_only():
+    img, hole = _edge_scene(1)
+    img[2:12, 2:12] = (255.0, 0.0, 0.0)  # red, and not allowed as a source
+    allowed = ~hole
+    allowed[0:14, 0:14] = False
+    valid = _valid_centres(allowed, 2)
+    cost = np.random.default_rng(2).uniform(0, 500, hole.shape)
+    a = img.copy()
+    a[hole] = 0.0
+    b = a.copy()
+    K.priority_fill(a, hole, valid, cost, 2)
+    K.priority_fill(b, hole, valid, cost, 2)
+    assert np.array_equal(a, b)  # deterministic
+    filled = a[hole]
+    assert not ((filled[:, 0] > 200) & (filled[:, 1] < 50)).any()  # not a trace of the red
+    # every filled value is a copy of a pixel in a valid source patch (no blend)
+    vy, vx = np.nonzero(valid)
+    reach = np.zeros(hole.shape, bool)
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            reach[vy + dy, vx + dx] = True
+    pool = {tuple(v) for v in img[reach].tolist()}
+    assert all(tuple(v) in pool for v in filled.tolist())

@@ -1,4 +1,4 @@
-"""numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting, fusion.
+"""numba kernels of :func:`retouch.inpaint.patchmatch`: patch distances, NNF search, voting, fusion, the priority-ordered start.
 
 Every kernel is compiled once and cached on disk (``cache=True``), so only the
 first call on a machine pays the compile time. The search splits its targets
@@ -25,10 +25,12 @@ Conventions shared by the kernels:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote", "fusion_system", "solve_fusion"]
+__all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote", "fusion_system", "solve_fusion", "priority_fill"]
 
 _MASK32 = 0xFFFFFFFF
 
@@ -371,3 +373,152 @@ def fusion_system(hole, allowed, hy, hx, psy, psx, src, fill, mu, dq):
                 for ch in range(c):
                     b[i, ch] += fill[qy, qx, ch]
     return nbr, diag, b
+
+
+@njit(cache=True, nogil=True)
+def priority_fill(img, hole, valid, cost, r):
+    """Fill ``hole`` of ``img`` in place by copying whole patches, in Criminisi's priority order.
+
+    Criminisi, Pérez & Toyama (2004): repeatedly take the pixel on the fill
+    front (a hole pixel with a known 4-neighbour) of highest priority
+    ``C(p) D(p)``, find the source centre (``valid``) whose patch best matches
+    the known pixels of the patch at ``p`` (sum of squared differences over
+    all channels, plus ``cost`` of the source), and copy that patch's pixels
+    into the hole pixels of the patch at ``p``. ``C(p)``, the confidence, is
+    the mean over the patch of the pixels' confidences (1 for known pixels, a
+    filled pixel takes the confidence of the patch that filled it), so the
+    front advances from where most is known; ``D(p) = |isophote . normal| /
+    255 + 0.001``, with the isophote the strongest luminance gradient among
+    the patch's known pixels turned by 90 degrees, so that a line (an edge, a
+    horizon) that meets the front is continued along its direction first.
+
+    ``img`` is ``H x W x C`` float32 (values about 0..255), ``hole`` bool,
+    ``valid`` the centres whose whole patch may be copied (at least one),
+    ``cost`` an ``H x W`` float64 cost of copying from each centre. A target
+    patch is clamped to lie in the image. Deterministic: ties go to the
+    first pixel in raster order and the first source. Returns the number of
+    patches copied.
+    """
+    h, w, c = img.shape
+    nc = min(c, 3)
+    known = ~hole
+    conf = np.zeros((h, w))
+    lum = np.zeros((h, w))
+    for y in range(h):
+        for x in range(w):
+            if known[y, x]:
+                conf[y, x] = 1.0
+            s = 0.0
+            for ch in range(nc):
+                s += img[y, x, ch]
+            lum[y, x] = s / nc
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if valid[y, x]:
+                n += 1
+    cy = np.empty(n, np.int64)
+    cx = np.empty(n, np.int64)
+    k = 0
+    for y in range(h):
+        for x in range(w):
+            if valid[y, x]:
+                cy[k] = y
+                cx[k] = x
+                k += 1
+    remaining = 0
+    for y in range(h):
+        for x in range(w):
+            if hole[y, x]:
+                remaining += 1
+    copies = 0
+    while remaining > 0:
+        best = -1.0
+        by = -1
+        bx = -1
+        for y in range(h):
+            for x in range(w):
+                if known[y, x]:
+                    continue
+                if not ((y > 0 and known[y - 1, x]) or (y < h - 1 and known[y + 1, x])
+                        or (x > 0 and known[y, x - 1]) or (x < w - 1 and known[y, x + 1])):
+                    continue
+                cs = 0.0
+                m = 0
+                for yy in range(max(0, y - r), min(h, y + r + 1)):
+                    for xx in range(max(0, x - r), min(w, x + r + 1)):
+                        cs += conf[yy, xx]
+                        m += 1
+                # the front's normal: Sobel gradient of the known indicator
+                ny = 0.0
+                nx = 0.0
+                for dy in range(-1, 2):
+                    for dx in range(-1, 2):
+                        if known[min(max(y + dy, 0), h - 1), min(max(x + dx, 0), w - 1)]:
+                            nx += dx * (2.0 if dy == 0 else 1.0)
+                            ny += dy * (2.0 if dx == 0 else 1.0)
+                nn = math.sqrt(nx * nx + ny * ny) + 1e-9
+                # the isophote: the strongest gradient among known pixels whose 4 neighbours are known, turned
+                g2 = 0.0
+                ix = 0.0
+                iy = 0.0
+                for yy in range(max(1, y - r), min(h - 1, y + r + 1)):
+                    for xx in range(max(1, x - r), min(w - 1, x + r + 1)):
+                        if not (known[yy, xx] and known[yy - 1, xx] and known[yy + 1, xx] and known[yy, xx - 1] and known[yy, xx + 1]):
+                            continue
+                        gx = 0.5 * (lum[yy, xx + 1] - lum[yy, xx - 1])
+                        gy = 0.5 * (lum[yy + 1, xx] - lum[yy - 1, xx])
+                        if gx * gx + gy * gy > g2:
+                            g2 = gx * gx + gy * gy
+                            ix = -gy
+                            iy = gx
+                p = (cs / m) * (abs(ix * nx + iy * ny) / nn / 255.0 + 0.001)
+                if p > best:
+                    best = p
+                    by = y
+                    bx = x
+        ty = min(max(by, r), h - r - 1)
+        tx = min(max(bx, r), w - r - 1)
+        bd = np.inf
+        bs = 0
+        for k in range(n):
+            sy = cy[k]
+            sx = cx[k]
+            d = cost[sy, sx]
+            if d >= bd:
+                continue
+            for dy in range(-r, r + 1):
+                for dx in range(-r, r + 1):
+                    if known[ty + dy, tx + dx]:
+                        for ch in range(c):
+                            t = img[ty + dy, tx + dx, ch] - img[sy + dy, sx + dx, ch]
+                            d += t * t
+                if d >= bd:
+                    break
+            if d < bd:
+                bd = d
+                bs = k
+        sy = cy[bs]
+        sx = cx[bs]
+        cp = 0.0
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                cp += conf[ty + dy, tx + dx]
+        cp /= (2 * r + 1) * (2 * r + 1)
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                yy = ty + dy
+                xx = tx + dx
+                if known[yy, xx]:
+                    continue
+                s = 0.0
+                for ch in range(c):
+                    img[yy, xx, ch] = img[sy + dy, sx + dx, ch]
+                for ch in range(nc):
+                    s += img[yy, xx, ch]
+                lum[yy, xx] = s / nc
+                known[yy, xx] = True
+                conf[yy, xx] = cp
+                remaining -= 1
+        copies += 1
+    return copies

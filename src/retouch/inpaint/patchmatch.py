@@ -20,33 +20,52 @@ What the fill does, level by level:
    car's shadow became a dark band that the search then matched with trees.
    At 0.5 and 0.25 thin, tall holes -- the demo's rocket -- kept a coarse hole
    that the search filled with a stray piece of a tower; 0.1 does neither.) The pyramid goes down
-   until the image is about four patches across; a coarsest level with no
-   whole patch outside the hole starts from a diffusion (Telea) fill.
-2. **Matches carried up.** A level starts from the coarser level's matches,
+   until a further level would be under ``_COARSEST_SIDE`` (30) px on its
+   shorter side (or under four patches).
+2. **Two starts, the closer matches go on.** The coarse levels, from the
+   coarsest down to level ``_CHAINS_TO`` (2), are filled twice: once from a
+   priority-ordered patch fill of the coarsest hole (Criminisi, Pérez &
+   Toyama 2004, :func:`._patchmatch_kernels.priority_fill`: whole patches are
+   copied in from the border inward, first where a line or edge meets the
+   hole, so horizons, kerbs and rails are continued), once from a diffusion
+   (Telea) fill; each start is then refined by the search and vote below, and
+   the chain whose patches match closer (mean distance on its last level)
+   is the one the finer levels refine. The patch start alone paints structure
+   where the diffusion start leaves a smooth, object-shaped haze (blind, on 20
+   DAVIS tuning removals each: ranked above the fill without it 10-6, 8-6 and
+   14-5), but on large random holes it copies whole objects -- a bird's head,
+   a tiger's face -- into the hole (hole PSNR 13.4 against 14.1 dB on thick
+   masks of 12 CBSD68 photos); keeping the closer chain was ranked level with
+   the patch start alone (6-6, 8 ties) and above the fill without it (13-7),
+   and on those thick masks scores 14.7 dB. It costs the coarse levels
+   twice, about 0.1-0.3 s on a DAVIS frame. Coarsest levels with no whole
+   patch outside the hole start from diffusion only.
+3. **Matches carried up.** A level starts from the coarser level's matches,
    scaled up and voted at the finer resolution (Wexler's trick: the finer
    level is built from finer source pixels, not from an upsampled image).
-3. **EM iterations, many where they are cheap.** PatchMatch search
+4. **EM iterations, many where they are cheap.** PatchMatch search
    (propagation and random search over the whole allowed area) alternates
    with voting; as in PyPatchMatch (Philippeau's schedule), level ``k`` gets
    ``1 + 2k`` rounds (at most ``iterations``) of ``1 + k`` passes (at most 4),
    so the coarse levels, where the layout is chosen, converge; the two finest
    levels, the costly ones, get one round each, and the finest one refines
-   the carried-up matches by propagation alone.
+   the carried-up matches by propagation alone (a coarsest level, whichever
+   it is, gets at least the rounds of level 2 and the random search).
    A patch's vote is weighted by its similarity ``exp(-d / 2 sigma^2)``
    (sigma^2 the median of the distances).
-4. **Texture features.** Patches are compared on colour and on two texture
+5. **Texture features.** Patches are compared on colour and on two texture
    channels, the local mean of ``|dI/dx|`` and ``|dI/dy|`` (Newson et al.
    2014); these are voted into the hole like colour, and stop the search from
    settling on flat patches, the classic way Wexler-type fills turn to blur.
 
-5. **Nearer sources preferred.** Copying from a pixel costs, on top of the
+6. **Nearer sources preferred.** Copying from a pixel costs, on top of the
    patch distance, ``_LOCALITY`` (50) per compared value at one hole size
    (the square root of the hole's area) from the hole, growing with the square
    of the distance: of two equally good sources the nearer wins, so a
    removed car's dark shadow is continued from the road beside it rather than
    from a dark fir far away. On 16 DAVIS tuning frames a blind judge ranked
    the fill with it above the one without in 11.
-6. **Not from right next to the hole.** Patches reaching within ``ring``
+7. **Not from right next to the hole.** Patches reaching within ``ring``
    (4) px of the hole are not copied (unless nothing else is left): that ring
    often holds the removed object's fringe, shadow or stray parts, which were
    copied inward as object-coloured blotches. A first blind round ranked it
@@ -59,7 +78,7 @@ What the fill does, level by level:
    exactness where the nearest texture is the best continuation: a hole in a
    brick wall is filled with bricks a little out of line (``ring=0`` for such
    holes).
-7. **Gradient-domain fusion.** The finished fill is a patchwork of pieces
+8. **Gradient-domain fusion.** The finished fill is a patchwork of pieces
    copied from different places; :func:`_fuse` solves for the hole pixels
    whose differences to their neighbours are the ones their sources show,
    tied to the voted fill by a small weight, so that the tint steps between
@@ -119,6 +138,9 @@ _FINE_RADIUS = 0  # px: random search radius on the finest level (0: propagation
 _KERNEL = np.array([1, 5, 10, 10, 5, 1], np.float32) / 32.0  # pyramid filter
 _KNOWN_FRACTION = 0.1  # a coarse pixel is known when this share of its footprint's weight is (0.5 copied stray structure into thin tall holes)
 _MAX_PASSES = 4  # PatchMatch passes per round on the coarsest levels
+_COARSEST_SIDE = 30  # px: the pyramid stops before a level whose shorter side would be under this
+_STARTS = ("patches", "diffusion")
+_CHAINS_TO = 2  # the levels from the coarsest down to this one run from both starts (patches, diffusion)
 _LOCALITY = 50.0  # cost per value, in squared 0..255 units, of a source one hole-size away (grows with the square)
 _FUSE_MU = 0.005  # weight that ties the fused fill to the voted one (its square root: 1 / the px over which a seam fades)
 _FUSE_RTOL = 1e-4  # the fusion's solver stops at this relative residual
@@ -163,7 +185,7 @@ def _pyramid(f: np.ndarray, hole: np.ndarray, allowed: np.ndarray, r: int, level
     limit = levels if levels is not None else 64
     while len(imgs) < limit:
         h, w = holes[-1].shape
-        if min(h, w) < 2 or (levels is None and (min(h, w) < 4 * r + 2 or not holes[-1].any())):
+        if min(h, w) < 2 or (levels is None and (min(h, w) < 4 * r + 2 or (min(h, w) + 1) // 2 < _COARSEST_SIDE or not holes[-1].any())):
             break
         img, known = _down_known(imgs[-1], ~holes[-1])
         imgs.append(img)
@@ -301,15 +323,21 @@ def _match_image(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- core
 
 
-def _start_level(img: np.ndarray, hl: np.ndarray, prev) -> np.ndarray:
+def _start_level(img: np.ndarray, hl: np.ndarray, prev, valid: np.ndarray, r: int) -> np.ndarray:
     """A level's image with its hole first guessed, plus the texture channels.
 
-    The coarsest level (or one with nothing to copy from) starts from a Telea
-    fill of its small hole; the others from the coarser level's result,
-    scaled up (its texture channels too).
+    The coarsest level starts from a priority-ordered patch fill of its hole
+    (:func:`._patchmatch_kernels.priority_fill`, Criminisi et al. 2004), or
+    from a Telea fill when no whole patch is left to copy from; the others
+    from the coarser level's result, scaled up (its texture channels too).
     """
     hh, ww = hl.shape
     c = img.shape[2]
+    if prev is None and valid.any():
+        work = np.ascontiguousarray(img, dtype=np.float32)
+        K.priority_fill(work, hl, valid, _source_cost(hl, c, r).astype(np.float64), r)
+        img[hl] = work[hl]
+        return np.dstack([img, _features(img)])
     if prev is None:
         u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
         init = cv2.inpaint(u8, hl.view(np.uint8), 3, cv2.INPAINT_TELEA)
@@ -412,9 +440,9 @@ def _vote_into(img, hy, hx, tindex, sy, sx, wts, r) -> None:
     img[hy, hx] = vals
 
 
-def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None):
+def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None, start="patches"):
     """Fill the hole of one pyramid level; returns what the next finer level starts from."""
-    img = _start_level(img, hl, prev)
+    img = _start_level(img, hl, prev, valid if start == "patches" else np.zeros_like(valid), r)
     if not valid.any():
         return (None, None, None, img, None)
     hh, ww = hl.shape
@@ -426,10 +454,11 @@ def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None):
         # the coarser matches, scaled up, voted at this resolution
         d = K.patch_distances(_match_image(img), img.shape[2], ty, tx, sy, sx, r, cost)
         _vote_into(img, hy, hx, tindex, sy, sx, _weights(d, npix), r)
-    n_em, n_pm = _schedule(lvl, iterations)
-    # random search over the whole image, except on the finest level, where
-    # the matches carried up from the coarser one are only propagated
-    radius = _FINE_RADIUS if lvl == 0 else max(hh, ww)
+    # the coarsest level (whichever it is) gets the coarse levels' rounds; random
+    # search over the whole image, except on a finest level that has a coarser
+    # one, whose matches carried up are only propagated
+    n_em, n_pm = _schedule(lvl if prev is not None else max(lvl, 2), iterations)
+    radius = _FINE_RADIUS if lvl == 0 and prev is not None else max(hh, ww)
     for em in range(n_em):
         m = _match_image(img)
         d = K.patch_distances(m, img.shape[2], ty, tx, sy, sx, r, cost)
@@ -496,14 +525,29 @@ def _core(
 
     imgs, holes, alloweds = _pyramid(f, hole, allowed, r, levels)
     npix = (2 * r + 1) ** 2 * c
-    rng = np.random.default_rng(seed)
-    prev = None  # (tindex, sy, sx, filled image with feature channels) of the coarser level
+    top = len(imgs) - 1
+    split = min(_CHAINS_TO, top)
+    valids = [valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r) for lvl in range(top + 1)]
+
+    def run(lvl, prev, rng, img, start="patches"):
+        return _level(img, holes[lvl], valids[lvl], prev, lvl, r, npix, iterations, rng, alloweds[0] if lvl == 0 else None, start)
+
     before = numba.get_num_threads()
     numba.set_num_threads(_free_threads())
     try:
-        for lvl in range(len(imgs) - 1, -1, -1):
-            valid = valid0 if lvl == 0 else _valid_centres(alloweds[lvl], r)
-            prev = _level(imgs[lvl], holes[lvl], valid, prev, lvl, r, npix, iterations, rng, alloweds[0] if lvl == 0 else None)
+        # the coarse levels twice, from the two starts; the chain whose matches are closer goes on
+        best = None
+        for start in _STARTS if valids[top].any() else ("diffusion",):
+            rng = np.random.default_rng([seed, ("patches", "diffusion").index(start)])
+            prev = None  # (tindex, sy, sx, filled image with feature channels, distances) of the coarser level
+            for lvl in range(top, split - 1, -1):
+                prev = run(lvl, prev, rng, imgs[lvl].copy(), start)
+            energy = float(prev[4].mean()) if prev[4] is not None and prev[4].size else math.inf
+            if best is None or energy < best[0]:
+                best = (energy, prev, rng)
+        _, prev, rng = best
+        for lvl in range(split - 1, -1, -1):
+            prev = run(lvl, prev, rng, imgs[lvl])
     finally:
         numba.set_num_threads(before)
 
@@ -542,7 +586,10 @@ def patchmatch(
     the PatchMatch search of Barnes et al. (2009): on each level of a pyramid
     it alternates a nearest-neighbour search for every patch over the hole and
     a weighted vote of those patches into the hole pixels, starting from the
-    coarser level's matches, preferring sources near the hole; the seams
+    coarser level's matches, preferring sources near the hole. The coarse
+    levels run from two starts, a priority-ordered patch fill (Criminisi et
+    al. 2004, which continues lines into the hole) and a diffusion fill, and
+    the one whose patches match closer goes on to the finer levels; the seams
     between the copied pieces and at the hole's border are then fused away in
     the gradient domain. Use it for holes wider than a few pixels, where diffusion fills
     (:func:`telea`) blur; :func:`auto` picks per hole.
@@ -612,6 +659,10 @@ def patchmatch(
     A. Newson, A. Almansa, M. Fradet, Y. Gousseau, P. Pérez, "Video Inpainting
     of Complex Scenes", SIAM J. Imaging Sciences 7(4), 2014.
     :DOI:`10.1137/140954933`
+
+    A. Criminisi, P. Pérez, K. Toyama, "Region Filling and Object Removal by
+    Exemplar-Based Image Inpainting", IEEE TIP 13(9), 2004.
+    :DOI:`10.1109/TIP.2004.833105`
 
     P. Pérez, M. Gangnet, A. Blake, "Poisson Image Editing", ACM TOG 22(3)
     (SIGGRAPH), 2003. :DOI:`10.1145/882262.882269`
