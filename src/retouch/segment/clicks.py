@@ -50,13 +50,18 @@ How it works (classical means only, no learned weights):
      change more than a tenth of the mask geodesically far from it, or an
      area far larger than its error region can be (the click is given inside
      what is wrong, so that region is about as wide as the click's distance
-     to the other label);
+     to the other label); and from the sixth click on, a click may change at
+     most half the mask's area / sqrt(clicks - 5), else the labels are held
+     beyond the disc of that area around it (a late click on a hockey stick
+     or a kite line once took the ground or the sea behind it);
    - scale selection for the first solve (no previous mask): the cut is
      solved with the object held inside discs of 6 to 27 % of the image
      diagonal around the positive clicks and without a disc, and the
      candidate whose boundary follows the strongest edges (mean contrast
      along it, less 0.5 x its area fraction and 0.2 x the share of its
-     boundary on the disc's rim) is kept (constrained parametric min-cuts,
+     boundary on the disc's rim, plus 0.4 x how central the clicks are in
+     it and 0.1 x its compactness: a person clicks inside an object, not at
+     its rim) is kept (constrained parametric min-cuts,
      Carreira & Sminchisescu 2012), so one click on a person takes the
      person, not the wall or the sea behind them, and one click on a cup
      that fills a third of the photo still takes the cup (chosen on the
