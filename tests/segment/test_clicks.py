@@ -346,8 +346,8 @@ def test_a_late_click_changes_at_most_its_budget(budget):
     The seventh click (positive, on the wide right half, far from the square)
     took that whole half (19,200 px, 12x the mask) before the budget: the
     size guard allows 40 r^2 with r the click's distance to the mask, 110 px
-    here. On the DAVIS held-out frames such clicks (on a hockey stick, a kite
-    line) dropped IoU from 0.82 to 0.22. With the budget off (0) the same
+    here. On the DAVIS tuning frames such clicks (on a hockey stick, a kite
+    line) dropped IoU from 0.82 to 0.22 and from 0.87 to 0.34. With the budget off (0) the same
     click takes the half: what the guard holds is what the test measures.
     """
     img, obj = _late_click_image()
@@ -365,20 +365,3 @@ def test_a_late_click_changes_at_most_its_budget(budget):
     else:
         assert changed > 5 * obj.sum(), changed
 
-
-def test_shape_terms_centre_and_compactness():
-    """The first click's scale selection prefers candidates that have the click near their middle and are compact."""
-    from retouch.segment._clicks_engine import Engine, Params
-
-    img, obj = _late_click_image()
-    e = Engine(img, Params())
-    frac = np.bincount(e.labels.ravel(), obj.ravel().astype(float), e.n) / e.size
-    square = frac > 0.5
-    centre, compact = e._shape_terms(square, [(50, 80)])
-    rim, _ = e._shape_terms(square, [(32, 80)])
-    assert centre > 0.85 and rim < 0.2, (centre, rim)
-    bar = np.zeros(obj.shape, bool)
-    bar[78:84, 20:220] = True
-    fb = np.bincount(e.labels.ravel(), bar.ravel().astype(float), e.n) / e.size
-    _, thin = e._shape_terms(fb > 0.3, [(100, 80)])
-    assert compact > 0.6 and thin < 0.3, (compact, thin)

@@ -43,16 +43,14 @@ superpixels leave the graph as terminal capacities of their neighbours):
    box, and once without a disc; the candidate with the highest boundary
    contrast, less ``scale_size_penalty`` x its area fraction and
    ``scale_touch_penalty`` x the share of its boundary on the disc's rim, is
-   kept, plus ``scale_centre_weight`` x how central the positive clicks are
-   in it and ``scale_compact_weight`` x its compactness. When the size guard
-   fires, the labels beyond ``2 r`` are held hard (``guard_hard``): a click
-   near a weak edge once turned a 1 % object into 8 % of the frame, held only
-   softly. From the ``budget_after``-th click on, a click that changes more
+   kept. When the size guard fires, the labels beyond ``2 r`` are held hard
+   (``guard_hard``): a click near a weak edge once turned a 1 % object into
+   8 % of the frame, held only softly. From the ``budget_after``-th click on, a click that changes more
    than ``budget`` / sqrt(clicks - budget_after + 1) of the mask's area is
    solved again with the labels held beyond the disc of that area around it
    (a late click on a thin thing, a hockey stick or a kite line, whose
    superpixel is mostly background, took the ground or the sea: DAVIS tune
-   frames every 4th, drops of IoU above 0.2 after a click 4 -> 1).
+   frames every 4th: clicks that dropped IoU by more than 0.2, 7 -> 2).
 
    Clicked superpixels are hard; object parts not connected to a positive
    click are dropped.
@@ -154,11 +152,6 @@ class Params:
     guard_hard: bool = True  # the size guard holds the far labels hard
     scale_touch_penalty: float = 0.2  # ... and this x the share of its boundary on the disc's rim
     scale_size_penalty: float = 0.5  # candidates ranked by boundary contrast minus this x area fraction
-    # ... plus this x how central the positive clicks are in the candidate (distance to its edge over
-    # its largest) and this x its compactness (4 pi area / perimeter^2); chosen on the DAVIS tuning
-    # frames (first-click superpixel IoU, frames 000-171: 0.509 -> 0.538; even frames chose, odd checked)
-    scale_centre_weight: float = 0.4
-    scale_compact_weight: float = 0.1
     bg_context: float = 0.2  # background superpixels beyond the object's box grown by this much ...
     bg_far: float = 0.02  # ... weigh this much in the background colour model (0 context: all alike)
     neg_stability: float = 0.6  # a negative click holds the previous mask with this share of ``stability``
@@ -175,7 +168,7 @@ class Params:
     # from the ``budget_after``-th click on, one click may change at most ``budget`` /
     # (clicks - budget_after + 1) ** ``budget_decay`` of the mask's area; beyond that it is re-solved
     # with the labels held outside the disc of that area around it (0: off). DAVIS tune frames,
-    # every 4th: IoU lost to clicks that made the mask worse 3.30 -> 1.65, NoC@90 10.81 -> 10.74
+    # every 4th: IoU lost to clicks that made the mask worse 4.12 -> 1.83, NoC@90 10.88 -> 10.77
     budget: float = 0.5
     budget_after: int = 6
     budget_decay: float = 0.5
@@ -473,8 +466,7 @@ class Engine:
             return seg, wf
 
         if prev_sp is None and p.scales:
-            out, wf = self._select_scale(solve, seg, stab, pos, hard_fg, hard_bg,
-                                         [(x, y) for x, y, q in clicks if q])
+            out, wf = self._select_scale(solve, seg, stab, pos, hard_fg, hard_bg)
         else:
             out, wf = solve(seg, stab)
         out, wf = self._guards(out, wf, solve, seg, stab, keep, prev_lab, prev_px, newest, stability, hard_fg, hard_bg, tube,
@@ -491,27 +483,11 @@ class Engine:
             return 0.0
         return 1.0 - float(pw.data[cut].sum()) / length
 
-    def _shape_terms(self, seg: np.ndarray, points: list[tuple[int, int]]) -> tuple[float, float]:
-        """How central the positive clicks are in the superpixel set ``seg`` (their mean distance
-        to its edge over its largest, 0..1) and how compact it is (4 pi area / perimeter^2, 0..1)."""
-        m = seg[self.labels].astype(np.uint8)
-        if not m.any() or not points:
-            return 0.0, 0.0
-        dt = cv2.distanceTransform(np.pad(m, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-        top = max(float(dt.max()), 1e-6)
-        centre = float(np.mean([dt[y, x] for x, y in points])) / top
-        contours = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0]
-        perimeter = float(sum(len(c) for c in contours))
-        compact = min(1.0, 4.0 * np.pi * float(m.sum()) / max(perimeter, 1.0) ** 2)
-        return centre, compact
-
-    def _select_scale(self, solve, seg, stab, pos, hard_fg, hard_bg, points=()):
+    def _select_scale(self, solve, seg, stab, pos, hard_fg, hard_bg):
         """Solve with the object held inside discs of several radii around the positive clicks
         (everything beyond a disc is background, as beyond GrabCut's box) and keep the
         candidate whose boundary follows the strongest edges (constrained parametric
-        min-cuts, Carreira & Sminchisescu 2012, ranked by boundary contrast), that is
-        compact and has the clicks near its middle (a person clicks inside an object,
-        not at its rim)."""
+        min-cuts, Carreira & Sminchisescu 2012, ranked by boundary contrast)."""
         p = self.p
         px = np.array([self.cx[pos], self.cy[pos]])
         d = np.min(np.hypot(self.cx[:, None] - px[0][None], self.cy[:, None] - px[1][None]), axis=1)
@@ -530,12 +506,7 @@ class Engine:
             area = float(self.size[seg_r].sum()) / (self.h * self.w)
             contrast = self.boundary_contrast(seg_r)
             score = contrast - p.scale_size_penalty * area - p.scale_touch_penalty * touch
-            centre = compact = 0.0
-            if p.scale_centre_weight > 0 or p.scale_compact_weight > 0:
-                centre, compact = self._shape_terms(seg_r, list(points))
-                score += p.scale_centre_weight * centre + p.scale_compact_weight * compact
-            self.last_candidates.append((r, score, seg_r, dict(contrast=contrast, area=area, touch=touch,
-                                                                 centre=centre, compact=compact)))
+            self.last_candidates.append((r, score, seg_r, dict(contrast=contrast, area=area, touch=touch)))
             if best is None or score > best[0]:
                 best = (score, res)
         return best[1]

@@ -59,9 +59,7 @@ How it works (classical means only, no learned weights):
      diagonal around the positive clicks and without a disc, and the
      candidate whose boundary follows the strongest edges (mean contrast
      along it, less 0.5 x its area fraction and 0.2 x the share of its
-     boundary on the disc's rim, plus 0.4 x how central the clicks are in
-     it and 0.1 x its compactness: a person clicks inside an object, not at
-     its rim) is kept (constrained parametric min-cuts,
+     boundary on the disc's rim) is kept (constrained parametric min-cuts,
      Carreira & Sminchisescu 2012), so one click on a person takes the
      person, not the wall or the sea behind them, and one click on a cup
      that fills a third of the photo still takes the cup (chosen on the
