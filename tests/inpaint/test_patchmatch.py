@@ -341,13 +341,17 @@ def test_coarse_levels_run_from_both_starts_and_the_closer_matches_go_on(monkeyp
         return out
 
     monkeypatch.setattr(pm, "_level", spy)
-    img = np.ascontiguousarray(data.astronaut()[180:380, 20:220])
-    mask = _hole(img.shape, 70, 130, 60, 125)
+    img = np.ascontiguousarray(data.astronaut()[150:450, 0:300])  # 300 px: levels of 300, 150, 75 and 38 px
+    mask = _hole(img.shape, 110, 180, 90, 170)
     both = patchmatch(img, mask, seed=3)
-    split = [s for s in seen if s[0] == pm._CHAINS_TO]
-    assert sorted(s[1] for s in split) == ["diffusion", "patches"]
+    top = max(s[0] for s in seen)
+    assert top >= pm._CHAINS_TO
+    for lvl in range(top, pm._CHAINS_TO - 1, -1):  # the coarse levels from both starts
+        assert sorted(s[1] for s in seen if s[0] == lvl) == ["diffusion", "patches"]
     assert [s[0] for s in seen if s[0] < pm._CHAINS_TO] == list(range(pm._CHAINS_TO - 1, -1, -1))  # the finer levels once
+    split = [s for s in seen if s[0] == pm._CHAINS_TO]
     winner = min(split, key=lambda s: s[2])[1]
+    assert winner == "diffusion"  # the premise: here the second start wins, so keeping the first always would fail
     monkeypatch.setattr(pm, "_STARTS", (winner,))
     assert np.array_equal(patchmatch(img, mask, seed=3), both)
     loser = ({"patches", "diffusion"} - {winner}).pop()
