@@ -490,7 +490,7 @@ def _vote_with_detail(img, hy, hx, tindex, sy, sx, wts, r, allowed) -> None:
     img[hy, hx, :c] = vals
 
 
-def _chain_score(prev, hl: np.ndarray) -> float:
+def _chain_score(prev) -> float:
     """How far a coarse chain's fill is from the photo: the mean distance of its patches' matches (lower is closer)."""
     return float(prev[4].mean()) if prev[4] is not None and prev[4].size else math.inf
 
@@ -550,7 +550,7 @@ def _core(
             prev = None  # (tindex, sy, sx, filled image with feature channels, distances) of the coarser level
             for lvl in range(top, split - 1, -1):
                 prev = run(lvl, prev, rng, imgs[lvl].copy(), start)
-            energy = _chain_score(prev, holes[split])
+            energy = _chain_score(prev)
             if best is None or energy < best[0]:
                 best = (energy, prev, rng)
         _, prev, rng = best
