@@ -179,6 +179,26 @@ def test_restore_fills_only_what_it_found_and_passes_spot_certainty(coffee):
         retouch.restore(damaged, spots=False, spot_certainty=0.2)
 
 
+def test_restore_erases_a_date_stamp_but_not_a_sign_within_the_picture(astronaut):
+    """restore's text detector looks only along the top and bottom edges: a date stamp in the bottom corner
+    is filled, a sign's lettering in the middle of the picture is left as it is (text() with its default
+    placement takes both)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from retouch.segment import text
+
+    canvas = Image.fromarray(np.ascontiguousarray(astronaut))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((330, 470), "1998 07 14", fill=(255, 140, 30), font=ImageFont.load_default(size=26))
+    draw.text((150, 240), "MOULIN ROUGE", fill=(245, 245, 240), font=ImageFont.load_default(size=26))
+    photo = np.asarray(canvas)
+    anywhere = text(photo)
+    assert anywhere[465:505, 320:].mean() > 0.1 and anywhere[235:275, 140:400].mean() > 0.1
+    mask = recipe_for_restore(damage=False, spots=False).apply(photo).mask
+    assert mask[465:505, 320:].mean() > 0.1
+    assert not mask[230:280, 140:400].any()
+
+
 def test_fill_is_the_method_then_the_blend(astronaut):
     """pipeline.fill: the inpaint method's own result, blended back with a weight when one is given."""
     from retouch import inpaint, registry

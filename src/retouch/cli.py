@@ -447,7 +447,7 @@ def restore(
     damage: Optional[bool] = typer.Option(None, "--damage/--no-damage", help="Find damage as real scans show it: cracks, creases, hair, dust, foxing."),
     scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Also run the classical scratch detector (long straight lines; off by default: it takes rules, frames and rims for scratches)."),
     spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Find dust and small blotches."),
-    text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps."),
+    text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps and captions, along the top and bottom edges."),
     grow: float = typer.Option(1, "--grow", help="Grow the detected mask by this many pixels."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto)."),
     spot_certainty: Optional[float] = typer.Option(

@@ -761,7 +761,10 @@ def recipe_for_restore(
     if spot_certainty is not None and not spots:
         raise RetouchError("spot_certainty is a setting of the spots detector, which is not chosen")
     refine = [{"method": "grow", "pixels": grow}] if grow else []
-    settings = {"spots": {"certainty": spot_certainty}} if spot_certainty is not None else {}
+    # overlaid text only where captions and date stamps are laid: lettering within the picture is the scene's
+    settings: dict[str, dict[str, Any]] = {"text": {"placement": "edges"}}
+    if spot_certainty is not None:
+        settings["spots"] = {"certainty": spot_certainty}
     segment = [{"method": s, **settings.get(s, {})} for s in steps]
     return Recipe.from_dict({"segment": segment, "refine": refine, "inpaint": {"method": method or DEFAULT_INPAINT}})
 
@@ -850,7 +853,10 @@ def restore(
         Which detectors to run (all but ``scratches`` by default, see
         :data:`RESTORE_DEFAULTS`): :func:`retouch.segment.damage` finds
         damage as real scans show it (trained on realistic damage), the
-        others the drawn kinds they are named for.
+        others the drawn kinds they are named for; ``text`` looks only
+        where captions and date stamps are laid, along the top and bottom
+        edges (``placement="edges"``), so signs, shop names and newspapers
+        within the picture are kept.
     grow : float
         Pixels to grow the detected mask by, so no fringe is left. Each
         detector already takes a pixel around what it finds; on CBSD68

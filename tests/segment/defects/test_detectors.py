@@ -193,8 +193,10 @@ def test_bad_settings():
         spots(img, certainty=1)
     with pytest.raises(RetouchError, match=r"^segment method 'text': min_chars: Input should be greater than or equal to 1 \(got 0\)$"):
         text(img, min_chars=0)
-    with pytest.raises(RetouchError, match=r"^segment method 'text': size is not a setting of segment method 'text' \(settings: min_height, max_height, min_chars, min_contrast\)$"):
+    with pytest.raises(RetouchError, match=r"^segment method 'text': size is not a setting of segment method 'text' \(settings: min_height, max_height, min_chars, min_contrast, placement\)$"):
         text(img, size=3)
+    with pytest.raises(RetouchError, match=r"^segment method 'text': placement: Input should be 'anywhere' or 'edges' \(got 'middle'\)$"):
+        text(img, placement="middle")
 
 
 # --- small hand-checked cases -------------------------------------------------------------------
@@ -257,6 +259,30 @@ def test_text_hand_checked():
     assert near_share(mask, glyph, 1) == 1.0
     assert not text(image, min_chars=9).any()
     assert not text(image, max_height=8).any()
+
+
+def _lettered(photo, xy, words, fill=(245, 245, 240), size=26):
+    canvas = Image.fromarray(np.ascontiguousarray(photo))
+    ImageDraw.Draw(canvas).text(xy, words, fill=fill, font=ImageFont.load_default(size=size))
+    return np.asarray(canvas)
+
+
+def test_text_placement_edges_takes_captions_and_stamps_not_lettering_within_the_picture(astronaut):
+    """placement="edges" (what restore runs) keeps lines in a band along the top or bottom edge and clear
+    of the frame: the same stamp is found near the bottom corner and near the top, not in the middle of
+    the picture (where "anywhere" finds it), nor where the photo's edge cuts it."""
+    h, w = astronaut.shape[:2]
+    bottom = _lettered(astronaut, (330, h - 40), "1998 07 14", fill=(255, 140, 30))
+    top = _lettered(astronaut, (40, 12), "1998 07 14", fill=(255, 140, 30))
+    middle = _lettered(astronaut, (150, 240), "MOULIN ROUGE")
+    cut = _lettered(astronaut, (330, h - 22), "1998 07 14", fill=(255, 140, 30))  # its lower half off the photo
+    assert text(bottom, placement="edges")[h - 45 :, 320:].mean() > 0.1
+    assert text(top, placement="edges")[:45, 30:200].mean() > 0.1
+    assert text(middle).any()  # taken for text anywhere
+    assert not text(middle, placement="edges").any()
+    assert not text(cut, placement="edges")[h - 30 :].any()
+    # the band is a tenth of the height: the stamp a fifth of the way up is the scene's
+    assert not text(_lettered(astronaut, (330, int(0.75 * h)), "1998 07 14", fill=(255, 140, 30)), placement="edges").any()
 
 
 def test_text_memory_is_a_few_copies_of_the_photo(astronaut):

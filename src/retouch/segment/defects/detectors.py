@@ -31,6 +31,7 @@ __all__ = ["scratches", "spots", "text", "damage", "damage_labels"]
 
 Polarity = Literal["both", "light", "dark"]
 DamageCategory = Literal["all", "thin", "spots", "losses"]
+Placement = Literal["anywhere", "edges"]
 
 _N_ANGLES = 16
 # Tests of a scratch chain (see _scratch_measures), set from 16 CBSD68 photos with drawn
@@ -303,8 +304,9 @@ def spots(
     that it lies on a speck; it finds most plainly visible specks on
     texture, which the trees often reject. What the network is sure of is
     taken where it touches a candidate (so it stands out and is no larger
-    than ``max_size``) and keeps to the same size, contrast, polarity and
-    greyness limits; and so is what the trees are very sure of.
+    than ``max_size``; the network is run only near the candidates) and
+    keeps to the same size, contrast, polarity and greyness limits; and so
+    is what the trees are very sure of.
     Colourful specks are never taken: dust is grey. The mask covers each
     speck and one pixel of its edge.
 
@@ -572,6 +574,7 @@ def text(
     max_height: Annotated[int, Field(ge=6, le=400)] = 40,
     min_chars: Annotated[int, Field(ge=1)] = 3,
     min_contrast: Annotated[float, Field(gt=0, le=1)] = 0.2,
+    placement: Placement = "anywhere",
 ) -> np.ndarray:
     """Find overlaid text (date stamps, captions) of one flat colour, in horizontal lines.
 
@@ -601,6 +604,14 @@ def text(
     min_contrast : float
         How much the text must stand out from what is around it, as a
         fraction of full scale.
+    placement : {'anywhere', 'edges'}
+        Where a line may lie. ``edges``: only where a caption or a date
+        stamp is laid over a photo, in a band along the top or bottom
+        edge (the gap between the line and that edge at most a tenth of
+        the photo's height) and clear of the photo's edges (a line that
+        the frame cuts belongs to the scene). ``retouch restore`` looks
+        there only: signs, shop names and newspapers within the picture
+        are kept.
 
     Returns
     -------
@@ -638,7 +649,7 @@ def text(
     rgb = to_uint8(to_rgb(image))  # in 8 bits: no float copy of a large scan
     h, w = rgb.shape[:2]
     size = max(9, int(max_height // 5) | 1)
-    marked = _text.stand_out(rgb, size) >= _text.levels(min_contrast)
+    marked = _text.stand_out(rgb, size, min_contrast)
     out = np.zeros((h, w), bool)
     if marked.sum() < 15:
         return out
@@ -648,10 +659,25 @@ def text(
         del half
         found = _text.glyphs(joined, marked, min_height=min_height, max_height=max_height)
         for line in _text.lines(found, min_chars=min_chars):
+            if placement == "edges" and not _near_an_edge(line, h, w):
+                continue
             mask, box, common, contrast = _text.line_tests(rgb, joined, mode, line)
             if common <= 0.03 and contrast >= min_contrast:
                 out[box] |= mask
     return grow(out, pixels=1)
+
+
+_EDGE_BAND = 0.1  # text(placement="edges"): the most a line's gap to the top or bottom edge, of the height
+_EDGE_CLEAR = 2  # px a line keeps from every edge of the photo (a line the frame cuts is the scene's)
+
+
+def _near_an_edge(line: list, h: int, w: int) -> bool:
+    """Whether a line of glyphs lies where overlaid text does (see :func:`text`'s ``placement``)."""
+    y0, y1 = min(g.y0 for g in line), max(g.y1 for g in line)
+    x0, x1 = min(g.x0 for g in line), max(g.x1 for g in line)
+    if min(y0, x0, h - y1, w - x1) < _EDGE_CLEAR:
+        return False
+    return min(y0, h - y1) <= _EDGE_BAND * h
 
 
 # The damage network's probability that damage() takes at the default certainty, read off the

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Glyph", "stand_out", "levels", "colour_modes", "glyphs", "lines", "line_tests"]
+__all__ = ["Glyph", "stand_out", "colour_modes", "glyphs", "lines", "line_tests"]
 
 _EIGHT = np.ones((3, 3), bool)
 
@@ -50,22 +50,30 @@ class Glyph:
         return self.y1 - self.y0
 
 
-def stand_out(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Largest white or black top-hat over the channels of a uint8 photo, ``H x W`` uint8 (levels of 255)."""
+def stand_out(rgb: np.ndarray, size: int, contrast: float) -> np.ndarray:
+    """Whether some channel's white or black top-hat of a uint8 photo is at least ``contrast`` (of full
+    scale), ``H x W`` bool.
+
+    The openings and closings are taken in 8 bits and the top-hats compared in float32 (``x / 255``
+    less the opening's ``o / 255``, as on a float photo), a band of rows at a time: no float planes
+    of the photo's size.
+    """
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    level = np.arange(256, dtype=np.float32) / np.float32(255)
     planes = [rgb] if rgb.ndim == 2 else [rgb[..., c] for c in range(rgb.shape[2])]
-    out = None
-    for plane in planes:  # a channel at a time, in 8 bits: no float planes of the photo's size
+    out = np.zeros(rgb.shape[:2], bool)
+    for plane in planes:  # a channel at a time
         plane = np.ascontiguousarray(plane)
-        for op in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
-            hat = cv2.morphologyEx(plane, op, se)
-            out = hat if out is None else np.maximum(out, hat, out=out)
+        for op in (cv2.MORPH_OPEN, cv2.MORPH_CLOSE):
+            other = cv2.morphologyEx(plane, op, se)
+            top, low = (plane, other) if op == cv2.MORPH_OPEN else (other, plane)
+            for y in range(0, plane.shape[0], _BAND):
+                rows = slice(y, y + _BAND)
+                out[rows] |= level[top[rows]] - level[low[rows]] >= contrast
     return out
 
 
-def levels(fraction: float) -> int:
-    """The fewest levels of 255 that are at least ``fraction`` of full scale."""
-    return int(np.ceil(fraction * 255 - 1e-6))
+_BAND = 256  # rows compared at once
 
 
 def _within(rgb: np.ndarray, mode: np.ndarray, tolerance: float) -> np.ndarray:

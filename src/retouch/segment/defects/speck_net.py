@@ -30,7 +30,7 @@ from scipy.special import expit
 
 from ...convert import to_float
 
-__all__ = ["NET", "WINDOW", "HALO", "BAND", "inputs", "probability", "release"]
+__all__ = ["NET", "WINDOW", "HALO", "BANDS", "inputs", "probability", "release"]
 
 NET = Path(__file__).parent / "models" / "spots_net.onnx"
 WINDOW = 31  # the median window of the background the network was trained with
@@ -72,7 +72,7 @@ def probability(planes: np.ndarray, *, tile: int = TILE, where: np.ndarray | Non
     :data:`HALO`, so memory stays bounded
     and the result equals the whole photo's run. With ``where`` (bool
     ``H x W``), the network is run only over the pieces of the photo that
-    hold its True pixels: bands of :data:`BAND` rows, and in each band the
+    hold its True pixels: bands of rows (of the heights in :data:`BANDS`), and in each band the
     runs of columns that hold them (runs closer than two halos merged),
     each with its halo. Every pixel of ``where`` gets the whole photo's
     probability (to 1e-5); pixels of no piece get 0.
@@ -93,15 +93,26 @@ def probability(planes: np.ndarray, *, tile: int = TILE, where: np.ndarray | Non
     return expit(logit, out=logit)
 
 
-BAND = 256  # rows of a band of the pieces run with ``where``: its halo adds a quarter to the rows run
+BANDS = (32, 64, 128, 256)  # rows of a band of the pieces run with ``where``: the cheapest is taken
 
 
 def _pieces(where: np.ndarray, tile: int) -> list[tuple[int, int, int, int]]:
-    """(y0, y1, x0, x1) of the pieces :func:`probability` runs to cover ``where``: in each band of
-    :data:`BAND` (at most ``tile``) rows, the runs of columns that hold a True pixel, runs less than two
-    halos apart merged (running the gap costs less than a second halo), each cut to at most ``tile`` wide."""
+    """(y0, y1, x0, x1) of the pieces :func:`probability` runs to cover ``where``: in each band of rows,
+    the runs of columns that hold a True pixel, runs less than two halos apart merged (running the gap
+    costs less than a second halo), each cut to at most ``tile`` wide; of bands of each height in
+    :data:`BANDS` (at most ``tile``), those that run the fewest pixels with their halos (sparse pixels
+    are cheaper in low bands, dense ones in high bands, whose halos are fewer)."""
+    best, cost = [], None
+    for band in sorted({min(b, tile) for b in BANDS}):
+        pieces = _banded(where, band, tile)
+        run = sum((y1 - y0 + 2 * HALO) * (x1 - x0 + 2 * HALO) for y0, y1, x0, x1 in pieces)
+        if cost is None or run < cost:
+            best, cost = pieces, run
+    return best
+
+
+def _banded(where: np.ndarray, band: int, tile: int) -> list[tuple[int, int, int, int]]:
     h, w = where.shape
-    band = min(BAND, tile)
     out = []
     for y0 in range(0, h, band):
         y1 = min(h, y0 + band)
