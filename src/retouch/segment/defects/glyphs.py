@@ -32,6 +32,9 @@ from scipy import ndimage as ndi
 
 __all__ = ["Glyph", "stand_out", "colour_modes", "glyphs", "lines", "line_tests"]
 
+_LEVEL = np.arange(256, dtype=np.float32) / np.float32(255)  # each 8-bit level as a float in [0, 1]
+_BAND = 256  # rows compared at once
+
 _EIGHT = np.ones((3, 3), bool)
 
 
@@ -59,7 +62,6 @@ def stand_out(rgb: np.ndarray, size: int, contrast: float) -> np.ndarray:
     of the photo's size.
     """
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    level = np.arange(256, dtype=np.float32) / np.float32(255)
     planes = [rgb] if rgb.ndim == 2 else [rgb[..., c] for c in range(rgb.shape[2])]
     out = np.zeros(rgb.shape[:2], bool)
     for plane in planes:  # a channel at a time
@@ -69,20 +71,17 @@ def stand_out(rgb: np.ndarray, size: int, contrast: float) -> np.ndarray:
             top, low = (plane, other) if op == cv2.MORPH_OPEN else (other, plane)
             for y in range(0, plane.shape[0], _BAND):
                 rows = slice(y, y + _BAND)
-                out[rows] |= level[top[rows]] - level[low[rows]] >= contrast
+                out[rows] |= _LEVEL[top[rows]] - _LEVEL[low[rows]] >= contrast
     return out
 
-
-_BAND = 256  # rows compared at once
 
 
 def _within(rgb: np.ndarray, mode: np.ndarray, tolerance: float) -> np.ndarray:
     """``np.abs(rgb / 255 - mode).max(axis=2) <= tolerance`` of a uint8 photo, by a lookup table per channel
     (the same float32 arithmetic on each of the 256 levels; no float planes of the photo's size)."""
-    level = np.arange(256, dtype=np.float32) / np.float32(255)
     out = None
     for c in range(rgb.shape[2]):
-        lut = np.abs(level - mode[c]) <= tolerance
+        lut = np.abs(_LEVEL - mode[c]) <= tolerance
         here = lut[rgb[..., c]]
         out = here if out is None else np.logical_and(out, here, out=out)
     return out
