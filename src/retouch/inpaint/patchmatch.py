@@ -326,20 +326,20 @@ def _match_image(a: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- core
 
 
-def _start_level(img: np.ndarray, hl: np.ndarray, prev, valid: np.ndarray, r: int) -> np.ndarray:
+def _start_level(img: np.ndarray, hl: np.ndarray, prev, valid: np.ndarray, r: int, start: str) -> np.ndarray:
     """A level's image with its hole first guessed, plus the texture channels.
 
-    The coarsest level starts from a priority-ordered patch fill of its hole
-    (:func:`._patchmatch_kernels.priority_fill`, Criminisi et al. 2004), or
-    from a Telea fill when no whole patch is left to copy from; the others
-    from the coarser level's result, scaled up (its texture channels too).
+    The coarsest level starts (``start``) from a priority-ordered patch fill
+    of its hole (``"patches"``: :func:`._patchmatch_kernels.priority_fill`,
+    Criminisi et al. 2004) or from a Telea fill (``"diffusion"``, and
+    whenever no whole patch is left to copy from); the others from the
+    coarser level's result, scaled up (its texture channels too).
     """
     hh, ww = hl.shape
     c = img.shape[2]
-    if prev is None and valid.any():
-        work = np.ascontiguousarray(img, dtype=np.float32)
-        K.priority_fill(work, hl, valid, _source_cost(hl, c, r).astype(np.float64), r)
-        img[hl] = work[hl]
+    if prev is None and start == "patches" and valid.any():
+        img = np.ascontiguousarray(img, dtype=np.float32)
+        K.priority_fill(img, hl, valid, _source_cost(hl, c, r).astype(np.float64), r)
         return np.dstack([img, _features(img)])
     if prev is None:
         u8 = np.clip(np.rint(img), 0, 255).astype(np.uint8)
@@ -445,7 +445,7 @@ def _vote_into(img, hy, hx, tindex, sy, sx, wts, r) -> None:
 
 def _level(img, hl, valid, prev, lvl, r, npix, iterations, rng, allowed=None, start="patches"):
     """Fill the hole of one pyramid level; returns what the next finer level starts from."""
-    img = _start_level(img, hl, prev, valid if start == "patches" else np.zeros_like(valid), r)
+    img = _start_level(img, hl, prev, valid, r, start)
     if not valid.any():
         return (None, None, None, img, None)
     hh, ww = hl.shape
