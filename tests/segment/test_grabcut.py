@@ -239,6 +239,27 @@ def test_box_inside_an_object_gives_the_box(chelsea):
     assert not marked[210, 260] and marked[240, 290]
 
 
+def test_box_whose_surroundings_share_the_object_colour_cuts_the_whole_photo():
+    """A white square in a box beside a white strip (a boat beside its wake): the object, not the box.
+
+    Near the box the strip makes white background, so the cut on the box and
+    its surroundings keeps nothing of the box; the box used to be returned
+    whole (25 times the object). The whole photo's background is mostly
+    other colours, and its cut finds the square.
+    """
+    rng = np.random.default_rng(0)
+    image = np.empty((400, 400, 3), np.uint8)
+    image[:] = (40, 80, 170)
+    image[:200] = (120, 140, 60)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    image[240:260, 190:210] = 240  # the object
+    image[180:320, 250:270] = 240  # the strip just right of the box
+    square = np.zeros((400, 400), bool)
+    square[240:260, 190:210] = True
+    mask = grabcut(image, box=(150, 200, 100, 100))
+    assert np.count_nonzero(mask & square) / np.count_nonzero(mask | square) > 0.9
+
+
 def test_box_learns_the_background_around_it():
     # with a box, GrabCut learns the background from the box grown by
     # ``context`` only: repainting the photo far from the box changes nothing,
