@@ -395,3 +395,54 @@ def test_same_fill_on_a_busy_and_an_idle_machine(monkeypatch):
     monkeypatch.setattr(pm, "_free_threads", lambda: min(2, numba.config.NUMBA_NUM_THREADS))
     two = patchmatch(image, mask, seed=3)
     assert (one == two).all()
+
+
+def test_anchors_are_the_nearest_known_pixels():
+    # each target's anchor is the known pixel nearest its centre (a known centre is its own anchor),
+    # and the weight is _ANCHOR_LOCALITY per compared value at one hole size (sqrt of the hole's area)
+    from retouch.inpaint.patchmatch import _ANCHOR_LOCALITY, _anchors, _targets
+
+    hole = np.zeros((30, 40), bool)
+    hole[8:20, 10:26] = True  # 12 x 16: one hole size is sqrt(192) px
+    hole[22:26, 30:34] = True
+    ty, tx, _ = _targets(hole, 2)
+    ay, ax, wloc = _anchors(hole, ty, tx, 3, 2)
+    ky, kx = np.nonzero(~hole)
+    for i in range(ty.size):
+        d2 = (ky - ty[i]) ** 2 + (kx - tx[i]) ** 2
+        assert not hole[ay[i], ax[i]]
+        assert (ay[i] - ty[i]) ** 2 + (ax[i] - tx[i]) ** 2 <= d2.min() + 1  # nearest (to within the transform's rounding)
+    known = ~hole[ty, tx]
+    assert (ay[known] == ty[known]).all() and (ax[known] == tx[known]).all()
+    assert wloc == pytest.approx(_ANCHOR_LOCALITY * 25 * 3 / (12 * 16 + 16))
+
+
+def test_search_copies_from_near_each_targets_anchor(monkeypatch):
+    # the anchor cost steers each target toward the texture beside its own stretch of border:
+    # weighted heavily, every match lies near its target's anchor; without it, many lie far away
+    import retouch.inpaint.patchmatch  # noqa: F401  (the module, not the function)
+
+    pm = sys.modules["retouch.inpaint.patchmatch"]
+    seen = {}
+    real = pm._fuse
+
+    def spy(out, hole, tindex, sy, sx, src, allowed, d=None):
+        seen.update(hole=hole.copy(), tindex=tindex.copy(), sy=sy.copy(), sx=sx.copy())
+        return real(out, hole, tindex, sy, sx, src, allowed, d)
+
+    monkeypatch.setattr(pm, "_fuse", spy)
+    img = np.ascontiguousarray(data.astronaut()[100:260, 100:260])
+    mask = _hole(img.shape, 50, 110, 50, 110)
+
+    def far_share(weight):
+        monkeypatch.setattr(pm, "_ANCHOR_LOCALITY", weight)
+        patchmatch(img, mask, seed=2, ring=0)
+        hole, tindex = seen["hole"], seen["tindex"]
+        ty, tx = np.nonzero(tindex >= 0)
+        k = tindex[ty, tx]
+        ay, ax, _ = pm._anchors(hole, ty.astype(np.int64), tx.astype(np.int64), 3, 3)
+        dist = np.hypot(seen["sy"][k] - ay, seen["sx"][k] - ax)
+        return float(np.mean(dist > 30))
+
+    assert far_share(1e4) < 0.02
+    assert far_share(0.0) > 0.2

@@ -32,6 +32,14 @@ def _cost(kind: str, shape: tuple[int, int]) -> np.ndarray:
     return np.random.default_rng(5).integers(0, 60_000, shape).astype(np.int64)
 
 
+def _anchor(kind: str, ty: np.ndarray, shape: tuple[int, int]):
+    """Targets' anchors and the weight of a source's squared distance from them: none, or enough to change matches."""
+    rng = np.random.default_rng(9)
+    ay = rng.integers(0, shape[0], ty.size).astype(np.int64)
+    ax = rng.integers(0, shape[1], ty.size).astype(np.int64)
+    return ay, ax, (0.0 if kind == "zero" else 137.5)
+
+
 def test_xorshift_matches():
     s_k = s_r = 12345
     for _ in range(100):
@@ -45,12 +53,13 @@ def test_xorshift_matches():
 def test_patch_distances_match(c, kind):
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(0, c=c)
     cost = _cost(kind, hole.shape)
-    got = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
-    want = R.patch_distances(m, c, ty, tx, sy, sx, r, cost)
+    ay, ax, wloc = _anchor(kind, ty, hole.shape)
+    got = K.patch_distances(m, c, ty, tx, sy, sx, r, cost, ay, ax, wloc)
+    want = R.patch_distances(m, c, ty, tx, sy, sx, r, cost, ay, ax, wloc)
     np.testing.assert_array_equal(got, want)
-    # the cost is added once per match
-    zero = K.patch_distances(m, c, ty, tx, sy, sx, r, _cost("zero", hole.shape))
-    np.testing.assert_array_equal(got - zero, cost[sy, sx])
+    # the costs are added once per match: the source's, and wloc times its squared distance from the anchor
+    zero = K.patch_distances(m, c, ty, tx, sy, sx, r, _cost("zero", hole.shape), ay, ax, 0.0)
+    np.testing.assert_array_equal(got - zero, cost[sy, sx] + (wloc * ((sy - ay) ** 2 + (sx - ax) ** 2)).astype(np.int64))
 
 
 def test_patch_distance_hand_checked():
@@ -68,11 +77,12 @@ def test_patch_distance_hand_checked():
 def test_nnf_search_matches_reference(seed, iterations, kind, chunks):
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(seed)
     cost = _cost(kind, hole.shape)
-    d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
+    A = _anchor(kind, ty, hole.shape)
+    d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost, *A)
     sy_k, sx_k, d_k = sy.copy(), sx.copy(), d.copy()
     sy_r, sx_r, d_r = sy.copy(), sx.copy(), d.copy()
-    st_k = K.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7, chunks)
-    st_r = R.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7, chunks)
+    st_k = K.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_k, sx_k, d_k, r, iterations, 27, seed + 7, chunks, *A)
+    st_r = R.nnf_search(m, c, valid, cost, ty, tx, tindex, sy_r, sx_r, d_r, r, iterations, 27, seed + 7, chunks, *A)
     assert st_k == st_r
     np.testing.assert_array_equal(sy_k, sy_r)
     np.testing.assert_array_equal(sx_k, sx_r)
@@ -80,7 +90,7 @@ def test_nnf_search_matches_reference(seed, iterations, kind, chunks):
     # the search only improves, and every match is an allowed source
     assert (d_k <= d).all() and (d_k < d).any()
     assert valid[sy_k, sx_k].all()
-    np.testing.assert_array_equal(d_k, K.patch_distances(m, c, ty, tx, sy_k, sx_k, r, cost))
+    np.testing.assert_array_equal(d_k, K.patch_distances(m, c, ty, tx, sy_k, sx_k, r, cost, *A))
 
 
 def test_nnf_search_finds_exact_copy():
@@ -97,8 +107,9 @@ def test_nnf_search_finds_exact_copy():
     sx = np.full(ty.size, vx[0], np.int64)
     m = np.rint(img).astype(np.int16).reshape(h, -1)
     cost = np.zeros((h, w), np.int64)
-    d = K.patch_distances(m, 1, ty, tx, sy, sx, r, cost)
-    K.nnf_search(m, 1, valid, cost, ty, tx, tindex, sy, sx, d, r, 6, 32, 1, 2)
+    A = _anchor("zero", ty, (h, w))
+    d = K.patch_distances(m, 1, ty, tx, sy, sx, r, cost, *A)
+    K.nnf_search(m, 1, valid, cost, ty, tx, tindex, sy, sx, d, r, 6, 32, 1, 2, *A)
     assert np.mean(d == 0) > 0.95
 
 
@@ -129,23 +140,24 @@ def test_parallel_kernels_do_not_depend_on_the_thread_count():
     img, m, hole, ty, tx, tindex, valid, sy, sx, r, c = _setup(6, h=60, w=70)
     hy, hx = (a.astype(np.int64) for a in np.nonzero(hole))
     cost = _cost("random", valid.shape)
+    A = _anchor("random", ty, valid.shape)
     w = np.random.default_rng(2).random(ty.size)
     results = []
     before = numba.get_num_threads()
     try:
         for n in sorted({1, numba.config.NUMBA_NUM_THREADS}):
             numba.set_num_threads(n)
-            d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost)
+            d = K.patch_distances(m, c, ty, tx, sy, sx, r, cost, *A)
             v = K.vote(img, hy, hx, tindex, sy, sx, w, r, r, np.empty((hy.size, c), np.float32))
             s_y, s_x, dd = sy.copy(), sx.copy(), d.copy()
-            K.nnf_search(m, c, valid, cost, ty, tx, tindex, s_y, s_x, dd, r, 3, 40, 11, 4)
+            K.nnf_search(m, c, valid, cost, ty, tx, tindex, s_y, s_x, dd, r, 3, 40, 11, 4, *A)
             results.append((d, v, s_y, s_x))
     finally:
         numba.set_num_threads(before)
     for got in results[1:]:
         for a, b in zip(got, results[0]):
             np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(results[0][0], R.patch_distances(m, c, ty, tx, sy, sx, r, cost))
+    np.testing.assert_array_equal(results[0][0], R.patch_distances(m, c, ty, tx, sy, sx, r, cost, *A))
 
 
 def _dense(nbr, diag):

@@ -69,8 +69,11 @@ def patch_distance(img, c, ay, ax, by, bx, r, limit):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def patch_distances(img, c, ty, tx, sy, sx, r, cost):
-    """Distance of every target patch to its current match, plus the source's ``cost``.
+def patch_distances(img, c, ty, tx, sy, sx, r, cost, ay, ax, wloc):
+    """Distance of every target patch to its current match, plus what copying from there costs.
+
+    The cost (:func:`copy_cost`) is the source's ``cost`` plus ``wloc`` times
+    the squared distance of the source from the target's anchor ``(ay, ax)``.
 
     Each distance is independent of the others, so they are computed in
     parallel threads; the result does not depend on the number of threads.
@@ -79,18 +82,31 @@ def patch_distances(img, c, ty, tx, sy, sx, r, cost):
     d = np.empty(n, np.int64)
     big = np.int64(1) << 62
     for i in prange(n):
-        d[i] = patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r, big) + cost[sy[i], sx[i]]
+        d[i] = patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r, big) + copy_cost(cost, ay, ax, wloc, i, sy[i], sx[i])
     return d
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r):
-    """Take source (cy, cx) for target i when it is valid and closer (distance plus the source's cost)."""
+def copy_cost(cost, ay, ax, wloc, i, y, x):
+    """What copying source ``(y, x)`` into target ``i`` costs on top of the patch distance.
+
+    ``cost[y, x]`` (a prior on the source alone) plus ``wloc`` times the
+    squared distance from the target's anchor ``(ay[i], ax[i])``, truncated
+    to an integer.
+    """
+    dy = y - ay[i]
+    dx = x - ax[i]
+    return cost[y, x] + np.int64(wloc * (dy * dy + dx * dx))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r, ay, ax, wloc):
+    """Take source (cy, cx) for target i when it is valid and closer (distance plus the copy cost)."""
     if cy == sy[i] and cx == sx[i]:
         return False
     if not valid[cy, cx]:
         return False
-    extra = cost[cy, cx]
+    extra = copy_cost(cost, ay, ax, wloc, i, cy, cx)
     if extra >= d[i]:
         return False
     dist = patch_distance(img, c, ty[i], tx[i], cy, cx, r, d[i] - extra) + extra
@@ -112,14 +128,16 @@ def _chunk_bounds(n, chunks, j, it):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed, chunks):
+def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed, chunks, ay, ax, wloc):
     """PatchMatch (Barnes et al. 2009): propagation and random search, in place.
 
     Odd passes scan in raster order and propagate from the left and upper
     neighbours; even passes scan backwards from the right and lower ones. After
     the propagation step each target samples sources at exponentially
     shrinking distances (``max_radius``, half of it, ... 1) around its best
-    match. A source's ``cost`` (``H x W`` int64) is added to its distance.
+    match. What copying a source costs (:func:`copy_cost`: its ``cost``, an
+    ``H x W`` int64 prior, plus ``wloc`` times its squared distance from the
+    target's anchor ``(ay, ax)``) is added to its distance.
 
     The targets (in raster order) are cut into ``chunks`` runs searched in
     parallel threads, each with its own xorshift stream seeded from ``seed``
@@ -160,7 +178,7 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
                             cy = sy[k] + dy
                             cx = sx[k] + dx
                             if lo_y <= cy <= hi_y and lo_x <= cx <= hi_x:
-                                _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r)
+                                _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r, ay, ax, wloc)
                 # random search around the best match, radius halving down to 1
                 rad = max_radius
                 while rad >= 1:
@@ -170,7 +188,7 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
                     cx = sx[i] + state % (2 * rad + 1) - rad
                     cy = min(max(cy, lo_y), hi_y)
                     cx = min(max(cx, lo_x), hi_x)
-                    _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r)
+                    _try(img, c, valid, cost, i, cy, cx, ty, tx, sy, sx, d, r, ay, ax, wloc)
                     rad //= 2
             states[j] = state
     out = np.int64(0)

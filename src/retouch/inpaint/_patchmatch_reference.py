@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["xorshift", "patch_distance", "patch_distances", "nnf_search", "vote"]
+__all__ = ["xorshift", "patch_distance", "copy_cost", "patch_distances", "nnf_search", "vote"]
 
 _MASK32 = 0xFFFFFFFF
 
@@ -33,15 +33,20 @@ def patch_distance(img: np.ndarray, c: int, ay: int, ax: int, by: int, bx: int, 
     return int((diff * diff).sum())
 
 
-def patch_distances(img, c, ty, tx, sy, sx, r, cost) -> np.ndarray:
-    """Distance of every target patch to its current match, plus the source's ``cost``."""
+def copy_cost(cost, ay, ax, wloc, i, y, x) -> int:
+    """The source's ``cost`` plus ``wloc`` times its squared distance from target ``i``'s anchor (truncated)."""
+    return int(cost[y, x]) + int(float(wloc) * ((int(y) - int(ay[i])) ** 2 + (int(x) - int(ax[i])) ** 2))
+
+
+def patch_distances(img, c, ty, tx, sy, sx, r, cost, ay, ax, wloc) -> np.ndarray:
+    """Distance of every target patch to its current match, plus what copying from there costs."""
     return np.array(
-        [patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r) + int(cost[sy[i], sx[i]]) for i in range(len(ty))],
+        [patch_distance(img, c, ty[i], tx[i], sy[i], sx[i], r) + copy_cost(cost, ay, ax, wloc, i, sy[i], sx[i]) for i in range(len(ty))],
         dtype=np.int64,
     )
 
 
-def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed, chunks) -> int:
+def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, max_radius, seed, chunks, ay, ax, wloc) -> int:
     """PatchMatch propagation and random search, in place, in the kernel's order (its chunks one after another)."""
     h, w = valid.shape
     n = len(ty)
@@ -51,7 +56,7 @@ def nnf_search(img, c, valid, cost, ty, tx, tindex, sy, sx, d, r, iterations, ma
     def attempt(i: int, cy: int, cx: int) -> None:
         if (cy == sy[i] and cx == sx[i]) or not valid[cy, cx]:
             return
-        total = patch_distance(img, c, ty[i], tx[i], cy, cx, r) + int(cost[cy, cx])
+        total = patch_distance(img, c, ty[i], tx[i], cy, cx, r) + copy_cost(cost, ay, ax, wloc, i, cy, cx)
         if total < d[i]:
             d[i], sy[i], sx[i] = total, cy, cx
 
