@@ -7,7 +7,7 @@ import json
 import shlex
 from pathlib import Path
 
-from retouch.segment.defects import damage_net, lines, speck_net, specks
+from retouch.segment.defects import damage_net, damage_parts, lines, speck_net, specks
 
 MODELS = Path(lines.__file__).parent / "models"
 REPO = Path(__file__).resolve().parents[3]
@@ -28,7 +28,7 @@ def test_every_shipped_model_is_listed_with_its_hash():
 
 
 def test_the_detectors_load_the_listed_files():
-    used = {lines.FOREST, speck_net.NET, *specks.MODELS.values(), damage_net.NET}
+    used = {lines.FOREST, speck_net.NET, *specks.MODELS.values(), damage_net.NET, damage_parts.MODEL}
     assert {p.name for p in used} == set(_manifest())
     assert all(p.parent == MODELS for p in used)
 

@@ -29,7 +29,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "damage_labels", "clean_up", "release"]
+__all__ = ["NET", "PLANES", "WINDOW", "HALO", "TILE", "CATEGORIES", "inputs", "probabilities", "damage_map", "damage_labels",
+           "judged_labels", "tile_parts", "clean_up", "release"]
 
 NET = Path(__file__).parent / "models" / "damage_net.onnx"
 PLANES = 6
@@ -108,6 +109,46 @@ def _tiles(rgb: np.ndarray, tile: int):
     finally:
         if h > tile or w > tile:  # a large photo: its tiles' buffers are not kept for the next photo
             release()
+
+
+def tile_parts(rgb: np.ndarray, tile: int = TILE):
+    """For each tile, run with :data:`HALO` px of its neighbours: (the tile's core ``y0, y1, x0, x1``
+    within the run region, the run region ``ya, yb, xa, xb``, its ``4 x h x w`` probabilities, its
+    parts and their features, :func:`damage_parts.measure <.damage_parts.measure>`)."""
+    from . import damage_parts
+
+    h, w = rgb.shape[:2]
+    try:
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+                ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
+                yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
+                region = np.ascontiguousarray(rgb[ya:yb, xa:xb])
+                probs = _run(region)
+                parts, x = damage_parts.measure(region, 1 - probs[0], probs[1:], (ya == 0, yb == h, xa == 0, xb == w))
+                yield (y0 - ya, y1 - ya, x0 - xa, x1 - xa), (ya, yb, xa, xb), probs, parts, x
+    finally:
+        if h > tile or w > tile:
+            release()
+
+
+def judged_labels(rgb: np.ndarray, keep: float, *, tile: int = TILE, model: Path | None = None) -> np.ndarray:
+    """Each pixel's category (``H x W`` uint8, 1-3; 0: none) of a uint8 RGB photo, kept by part: the
+    network's map cut at :data:`damage_parts.LOW <.damage_parts.LOW>`, and each part kept when the
+    trees give it at least ``keep`` (and a loss shows a loss's edge: :func:`damage_parts.kept
+    <.damage_parts.kept>`). Tile by tile,
+    each tile's parts measured with its halo (a part longer than the halo is measured by the piece
+    of it each tile sees)."""
+    from . import damage_parts
+
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w), np.uint8)
+    for (cy0, cy1, cx0, cx1), (ya, _, xa, _), probs, parts, x in tile_parts(rgb, tile):
+        kept = np.concatenate([[False], damage_parts.kept(x, keep, model)])
+        core = (slice(cy0, cy1), slice(cx0, cx1))
+        out[ya + cy0 : ya + cy1, xa + cx0 : xa + cx1] = np.where(kept[parts[core]], probs[1:, cy0:cy1, cx0:cx1].argmax(axis=0) + 1, 0)
+    return out
 
 
 def damage_map(rgb: np.ndarray, *, tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:

@@ -680,19 +680,14 @@ def _near_an_edge(line: list, h: int, w: int) -> bool:
     return min(y0, h - y1) <= _EDGE_BAND * h
 
 
-# The damage network's probability that damage() takes at the default certainty, read off the
-# held-out versions of training/train_damage_net.py (GrabCut photos whose index is a multiple of 5,
-# every 5th DAVIS tune frame taken; film-dust scans 01-04; scene lettering, rules and frames drawn;
-# `evaluate --every 2`) and its held-out hard negatives (clean photos sharpened, shrunk, with grain,
-# lattices and rails: `evaluate --negatives`), every pixel at least the certainty: pooled P / R / F1 /
-# share of the clean versions marked / of the hard negatives marked: 0.5: 0.809 / 0.524 / 0.636 /
-# 0.22 % / 0.71 %; 0.55: 0.852 / 0.425 / 0.567 / 0.12 % / 0.42 %; 0.6: 0.911 / 0.320 / 0.473 /
-# 0.06 % / 0.23 %. 0.55: the network before this one (no hard negatives) reached at its certainty 0.6
-# 0.861 / 0.406 / 0.552 / 0.19 % / 0.75 %, so 0.55 keeps its precision with more recall and marks
-# about half as much that is not damage. On the 16 photos of `benchmarks.restore_real --photos tune
-# --scans 1,2,3,4` (restore's defaults): per-photo F1 0.514 (P 0.858, R 0.402), clean photos 0.39 %
-# marked, against 0.467 (0.818, 0.366) and 0.71 % before.
-_DAMAGE_SURE = 0.55
+# How sure the parts' trees (damage_parts.kept) must be that a part of the network's map is damage, at
+# the default certainty; chosen on the 16 photos of `benchmarks.restore_real --photos tune --scans
+# 1,2,3,4` (held out of the network's and the trees' training), restore's defaults, per-photo F1 / clean
+# photos marked as they are / aged and scanned, before the rule for sure parts: 0.3: 0.558 / 0.343 % /
+# 0.161 %; 0.4: 0.545 / 0.253 % / 0.115 %; 0.5: 0.527 / 0.187 % / 0.101 %; 0.6: 0.515 / 0.133 % /
+# 0.075 %; with it at 0.4: 0.546 (P 0.827, R 0.447) / 0.271 % / 0.123 %. Before the trees (every pixel of
+# the network at 0.55): 0.514 (P 0.858, R 0.402) / 0.361 % / 0.185 %.
+_DAMAGE_SURE = 0.4
 
 
 @registry.register("segment")
@@ -727,8 +722,16 @@ def damage(
         ``H x W`` grey, ``H x W x 3`` RGB or ``H x W x 4`` RGBA (alpha is
         ignored); uint8, uint16 or float32 in [0, 1].
     certainty : float
-        How sure the network must be that a pixel is damage (its
-        probability). Lower finds more and marks more that is not damage.
+        How sure the detector must be that a part is damage: the
+        network's map is cut at a low probability (0.25) into connected
+        parts, and boosted trees judge each part by how sure the network
+        is, its categories, size, shape, contrast and surroundings
+        (:mod:`retouch.segment.defects.damage_parts`); a part is kept when
+        they give it at least ``certainty``. Lower finds more and marks
+        more that is not damage. A large part the network calls a loss is
+        kept only with a loss's hard edge (most of its surroundings
+        unlike it, and a step to them), so a bright sky or a white shirt
+        is not taken for lost emulsion.
     min_pixels : int
         Smallest group of damage pixels kept.
     category : str
@@ -759,13 +762,13 @@ def damage_labels(image: np.ndarray, *, certainty: float = _DAMAGE_SURE, min_pix
     """What :func:`damage` finds, each pixel labelled by category (``H x W`` uint8: 0 none, 1 thin,
     2 spots, 3 losses; see :data:`damage_net.CATEGORIES <.damage_net.CATEGORIES>`)."""
     rgb = to_uint8(to_rgb(check_image(image)))
-    if min_pixels <= 1:  # every pixel of at least the certainty: tile by tile, no float map of the photo's size
-        return _damage_net.damage_labels(rgb, certainty)
-    p, category = _damage_net.damage_map(rgb)
-    return np.where(found(p, certainty, min_pixels), category, 0).astype(np.uint8)
+    labels = _damage_net.judged_labels(rgb, certainty)
+    if min_pixels > 1:
+        labels[~_damage_net.clean_up(labels > 0, 0.5, min_pixels=min_pixels)] = 0
+    return labels
 
 
-def found(p: np.ndarray, certainty: float = _DAMAGE_SURE, min_pixels: int = 1) -> np.ndarray:
-    """The damage mask :func:`damage` keeps of the network's damage probability ``p``: pixels of at least
-    ``certainty`` in groups of at least ``min_pixels``."""
+def found(p: np.ndarray, certainty: float = 0.55, min_pixels: int = 1) -> np.ndarray:
+    """The network's pixels of damage probability ``p`` of at least ``certainty`` in groups of at least
+    ``min_pixels`` (what :func:`damage` kept before its parts were judged by trees)."""
     return _damage_net.clean_up(p, certainty, min_pixels=min_pixels)
