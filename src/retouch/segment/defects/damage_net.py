@@ -96,19 +96,25 @@ def damage_labels(rgb: np.ndarray, sure: float, *, tile: int = TILE) -> np.ndarr
     return out
 
 
-def _tiles(rgb: np.ndarray, tile: int):
-    """(y0, y1, x0, x1, the tile's ``4 x h x w`` probabilities) of each tile, run with :data:`HALO` px of its neighbours."""
-    h, w = rgb.shape[:2]
+def _regions(h: int, w: int, tile: int):
+    """Each tile's core ``(y0, y1, x0, x1)`` and the region it is run on, with :data:`HALO` px of its neighbours ``(ya, yb, xa, xb)``.
+
+    A large photo (more than one tile) releases the network's buffers when done, so they are not kept for the next photo.
+    """
     try:
         for y0 in range(0, h, tile):
             for x0 in range(0, w, tile):
                 y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-                ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
-                yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
-                yield y0, y1, x0, x1, _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
+                yield (y0, y1, x0, x1), (max(0, y0 - HALO), min(h, y1 + HALO), max(0, x0 - HALO), min(w, x1 + HALO))
     finally:
-        if h > tile or w > tile:  # a large photo: its tiles' buffers are not kept for the next photo
+        if h > tile or w > tile:
             release()
+
+
+def _tiles(rgb: np.ndarray, tile: int):
+    """(y0, y1, x0, x1, the tile's ``4 x h x w`` probabilities) of each tile, run with :data:`HALO` px of its neighbours."""
+    for (y0, y1, x0, x1), (ya, yb, xa, xb) in _regions(*rgb.shape[:2], tile):
+        yield y0, y1, x0, x1, _run(np.ascontiguousarray(rgb[ya:yb, xa:xb]))[:, y0 - ya : y1 - ya, x0 - xa : x1 - xa]
 
 
 def tile_parts(rgb: np.ndarray, tile: int = TILE):
@@ -118,19 +124,11 @@ def tile_parts(rgb: np.ndarray, tile: int = TILE):
     from . import damage_parts
 
     h, w = rgb.shape[:2]
-    try:
-        for y0 in range(0, h, tile):
-            for x0 in range(0, w, tile):
-                y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
-                ya, xa = max(0, y0 - HALO), max(0, x0 - HALO)
-                yb, xb = min(h, y1 + HALO), min(w, x1 + HALO)
-                region = np.ascontiguousarray(rgb[ya:yb, xa:xb])
-                probs = _run(region)
-                parts, x = damage_parts.measure(region, 1 - probs[0], probs[1:], (ya == 0, yb == h, xa == 0, xb == w))
-                yield (y0 - ya, y1 - ya, x0 - xa, x1 - xa), (ya, yb, xa, xb), probs, parts, x
-    finally:
-        if h > tile or w > tile:
-            release()
+    for (y0, y1, x0, x1), (ya, yb, xa, xb) in _regions(h, w, tile):
+        region = np.ascontiguousarray(rgb[ya:yb, xa:xb])
+        probs = _run(region)
+        parts, x = damage_parts.measure(region, 1 - probs[0], probs[1:], (ya == 0, yb == h, xa == 0, xb == w))
+        yield (y0 - ya, y1 - ya, x0 - xa, x1 - xa), (ya, yb, xa, xb), probs, parts, x
 
 
 def judged_labels(rgb: np.ndarray, keep: float, *, tile: int = TILE, model: Path | None = None) -> np.ndarray:
