@@ -336,6 +336,7 @@ def grabcut(
         x, y, bw, bh = checked
         return np.count_nonzero(selected[y : y + bh, x : x + bw]) / float(bw * bh)
 
+    least = _EMPTY_BOX  # a cut keeping less of the box than this gives the box itself
     if checked is not None and context is not None:
         # GrabCut on the box and its surroundings only: the background model
         # learns the background near the object (DAVIS frames 000-171, every
@@ -370,12 +371,9 @@ def grabcut(
             # DAVIS tuning frame 016: the whole box, 14.3 % of the frame wrong).
             # Cut again on the whole photo, whose background model holds them
             # less (8.9 %), and keep that cut only if it is more than a sliver.
-            whole = _segment(image, checked, rough, fg_marks, bg_marks, settings)
-            if kept(whole) >= _RECUT_KEEP:
-                return whole | fg_marks
-            return (_box_mask((h, w), checked) & ~bg_marks) | fg_marks
+            least = _RECUT_KEEP
     selected = _segment(image, checked, rough, fg_marks, bg_marks, settings)
-    if checked is not None and rough is None and kept(selected) < _EMPTY_BOX:
+    if checked is not None and rough is None and kept(selected) < least:
         # GrabCut found (almost) nothing in the box: the colours inside it are
         # all outside it too, as when the box is drawn inside an object (50 x 50
         # on chelsea's fur). What the user marked is then the box's content.

@@ -169,8 +169,7 @@ def measure(planes: Planes, cand: Candidate) -> dict[str, float]:
     base = _mean0(speck_back)
     delta = mean - base
     t = (crop - back) @ delta / (float(delta @ delta) + 1e-9)
-    around = cv2.dilate(mu, _ONES5).view(bool)
-    around = ~around
+    around = ~cv2.dilate(mu, _ONES5).view(bool)
     if not around.any():
         around = ~m
     t_around = t[around]
