@@ -10,6 +10,21 @@ NumPy versions the tests check them against.
 
 What the fill does, level by level:
 
+0. **Straight lines first.** Before any of the below, straight edges that
+   cross the hole are continued through it (:mod:`._structure`): a long
+   straight segment that meets the hole and a collinear one that meets it
+   from the far side are joined by a band 5 px wide, filled by carrying the
+   pixels beyond the two ends along the line (Sun et al. 2005's structure
+   propagation, straight lines only); the band is then known, and the rest
+   of the hole is filled around it. The exemplar fill alone bent and broke
+   poles, kerbs and rails that ran behind a removed object. Where no such
+   pair is found nothing changes (``lines=False`` turns it off). Blind, on
+   DAVIS tuning removals where it changed the fill: ranked above the fill
+   without it 9-6 (``tune_t34``, a first version that dropped segments
+   drawn across the hole instead of cutting them) and 8-7, 1 tie
+   (``tune_t35``, as shipped); on 24 moved tuning masks hole PSNR 20.07
+   against 19.97 dB, structure 26.63 against 26.44, detail 0.766 against
+   0.743, seam 0.988 against 0.995.
 1. **Pyramid that keeps the hole's shape.** Each level halves the image with a
    6 x 6 binomial filter over the *known* pixels only; a coarse pixel is known
    only when at least ``_KNOWN_FRACTION`` (0.1) of its footprint's weight is
@@ -151,6 +166,7 @@ from .. import registry
 from ..convert import from_float, to_float
 from ..validate import RetouchError, check_odd
 from . import _patchmatch_kernels as K
+from . import _structure
 from ._base import fill
 
 __all__ = ["patchmatch"]
@@ -514,6 +530,7 @@ def _core(
     context: int | None,
     ring: int,
     seed: int,
+    lines: bool = True,
 ) -> np.ndarray:
     f = to_float(color)
     if f.ndim == 2:
@@ -522,6 +539,10 @@ def _core(
     f[hole] = 0.0  # never read what is under the hole
     c = f.shape[2]
     r = patch_size // 2
+    if lines:  # straight edges that cross the hole go first (see _structure)
+        f, hole = _structure.continue_lines(f, hole, ~hole if source_mask is None else ~hole & source_mask)
+        if not hole.any():
+            return from_float((f / np.float32(255.0)).reshape(color.shape), color.dtype)
     allowed = ~hole
     if source_mask is not None:
         allowed &= source_mask
@@ -594,6 +615,7 @@ def patchmatch(
     source_mask: np.ndarray | None = None,
     context: Annotated[int, Field(ge=1)] | None = None,
     ring: Annotated[int, Field(ge=0, le=64)] = 4,
+    lines: bool = True,
     seed: Annotated[int, Field(ge=0)] = 0,
 ) -> np.ndarray:
     """Exemplar fill that copies real texture from the rest of the photo (PatchMatch).
@@ -642,6 +664,13 @@ def patchmatch(
         removals blind judges could not tell 4 px from 0; on moved masks 4 px
         kept more detail (0.79 against 0.74). 0 copies from right next to the
         hole, which continues a regular pattern (bricks, tiles) more exactly.
+    lines : bool
+        Continue straight edges that cross the hole before the fill: a long
+        straight segment that meets the hole, and a collinear one that meets
+        it from the far side, are joined by a narrow band filled along the
+        line (a pole behind a removed dog, a kerb behind a scooter); the fill
+        then fills the rest around it. Nothing changes where no such pair is
+        found. False: the exemplar fill alone.
     seed : int
         Seed of the random search: the same input and seed give the same output.
 
@@ -711,5 +740,6 @@ def patchmatch(
         iterations=iterations,
         context=context,
         ring=ring,
+        lines=lines,
         seed=seed,
     )
