@@ -248,6 +248,37 @@ def test_a_loss_needs_a_hard_edge_and_the_border_when_large():
     assert damage_parts.kept(thin, -1)[0]  # the rule is only for losses
 
 
+def test_a_loss_is_not_a_surface_the_picture_goes_on_with():
+    """A part the network calls a loss is dropped when a wider ring around it (damage_parts.FAR_IN px and
+    beyond, far_alike) mostly has its grey: paper seen through a sign's digit, a patch of sky between two
+    trees. A flake of the same size and edge whose surroundings beyond its ring are the picture is kept."""
+    from retouch.segment.defects import damage_parts
+
+    rng = np.random.default_rng(2)
+    image = (90 + rng.integers(0, 40, (160, 160, 3))).astype(np.uint8)  # texture
+    image[50:110, 50:110] = 30  # a dark stroke 8 px wide all round
+    image[58:102, 58:102] = (240, 236, 226)  # the flake (or the counter): paper white, hard-edged
+    p = np.zeros(image.shape[:2], np.float32)
+    p[58:102, 58:102] = 0.9
+    cats = np.zeros((3, *p.shape), np.float32)
+    cats[2] = p
+    column = {name: k for k, name in enumerate(damage_parts.FEATURES)}
+    _, x = damage_parts.measure(image, p, cats)
+    assert len(x) == 1 and x[0, column["far_alike"]] < 0.05
+    assert damage_parts.kept(x, -1)[0]  # the trees aside: a loss's hard edge, and the picture beyond
+    counter = image.copy()
+    counter[:50], counter[110:], counter[:, :50], counter[:, 110:] = 240, 240, 240, 240  # paper beyond the stroke
+    _, x_counter = damage_parts.measure(counter, p, cats)
+    assert x_counter[0, column["ring_alike"]] < 0.2  # its near ring is the stroke: a hard edge
+    assert x_counter[0, column["far_alike"]] > 0.5 and not damage_parts.kept(x_counter, -1)[0]
+    small = x_counter.copy()
+    small[0, column["log_area"]] = np.log(damage_parts.FAR_AREA - 1)
+    assert damage_parts.kept(small, -1)[0]  # a speck's wider ring is its neighbourhood: not read
+    thin = x_counter.copy()
+    thin[0, column["thin"]], thin[0, column["losses"]] = 0.9, 0.0
+    assert damage_parts.kept(thin, -1)[0]  # the rule is only for losses
+
+
 def test_categories_of_a_hand_drawn_case():
     """On flat grey: a 1 px crack is labelled thin, a 3 px speck spots, a torn-off white corner losses."""
     image = np.full((160, 200, 3), 105, np.uint8)

@@ -285,6 +285,24 @@ def test_text_placement_edges_takes_captions_and_stamps_not_lettering_within_the
     assert not text(_lettered(astronaut, (330, int(0.75 * h)), "1998 07 14", fill=(255, 140, 30)), placement="edges").any()
 
 
+def test_text_placement_edges_leaves_an_imprint_on_the_prints_margin(astronaut):
+    """A line on the print's margin or mount (a photographer's imprint, a note written on the mount) is not
+    laid over the picture: with placement="edges" it is kept when the rows between it and the edge, across
+    the whole photo, are one flat colour; the same line over the picture is found, and "anywhere" finds both."""
+    h, w = astronaut.shape[:2]
+    mounted = astronaut.copy()
+    mounted[h - 60 :] = (236, 228, 205)  # a cream mount below the picture
+    mounted[h - 60 :] += np.random.default_rng(1).integers(0, 6, (60, w, 3), dtype=np.uint8)  # its grain
+    imprint = _lettered(mounted, (330, h - 45), "1998 07 14", fill=(255, 140, 30))
+    assert text(imprint)[h - 60 :].any()  # text, anywhere
+    assert not text(imprint, placement="edges").any()
+    over = _lettered(astronaut, (330, h - 45), "1998 07 14", fill=(255, 140, 30))
+    assert text(over, placement="edges")[h - 60 :, 320:].mean() > 0.05  # the same line over the picture
+    top = np.ascontiguousarray(mounted[::-1])  # the mount above the picture, the imprint on it
+    top = _lettered(top, (330, 20), "1998 07 14", fill=(255, 140, 30))
+    assert text(top)[:60].any() and not text(top, placement="edges").any()
+
+
 def test_text_memory_is_a_few_copies_of_the_photo(astronaut):
     """text works in 8 bits (top-hats of uint8 channels, colour distances by lookup tables): at its peak
     it holds under 5 copies of a 1 MP photo's bytes (NumPy's allocations, traced; measured 3.7, the

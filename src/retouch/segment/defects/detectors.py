@@ -659,7 +659,7 @@ def text(
         del half
         found = _text.glyphs(joined, marked, min_height=min_height, max_height=max_height)
         for line in _text.lines(found, min_chars=min_chars):
-            if placement == "edges" and not _near_an_edge(line, h, w):
+            if placement == "edges" and (not _near_an_edge(line, h, w) or _on_a_margin(rgb, line)):
                 continue
             mask, box, common, contrast = _text.line_tests(rgb, joined, mode, line)
             if common <= 0.03 and contrast >= min_contrast:
@@ -678,6 +678,22 @@ def _near_an_edge(line: list, h: int, w: int) -> bool:
     if min(y0, x0, h - y1, w - x1) < _EDGE_CLEAR:
         return False
     return min(y0, h - y1) <= _EDGE_BAND * h
+
+
+_MARGIN_FLAT = 15  # levels of 255: the most a flat margin's pixels stray from its median (90th percentile)
+
+
+def _on_a_margin(rgb: np.ndarray, line: list) -> bool:
+    """Whether a line of glyphs near the top or bottom edge is printed or written on the print's margin
+    or mount (a photographer's imprint, a note on the mount) rather than laid over the picture: the rows
+    between the line and that edge, across the whole photo, are one flat colour (at least 2 of them)."""
+    h = rgb.shape[0]
+    y0, y1 = min(g.y0 for g in line), max(g.y1 for g in line)
+    strip = rgb[y1 + 1 :] if h - y1 <= y0 else rgb[: max(0, y0 - 1)]
+    if len(strip) < 2:
+        return False
+    grey = cv2.cvtColor(np.ascontiguousarray(strip), cv2.COLOR_RGB2GRAY).astype(np.int16)
+    return float(np.percentile(np.abs(grey - np.median(grey)), 90)) <= _MARGIN_FLAT
 
 
 # How sure the parts' trees (damage_parts.kept) must be that a part of the network's map is damage, at
