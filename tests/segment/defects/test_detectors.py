@@ -303,6 +303,32 @@ def test_text_placement_edges_leaves_an_imprint_on_the_prints_margin(astronaut):
     assert text(top)[:60].any() and not text(top, placement="edges").any()
 
 
+def test_text_placement_edges_takes_a_caption_on_a_flat_sky(camera):
+    """A flat sky along the top edge is not a margin: it ends along the scene's outline, not along a
+    straight edge, so a caption laid on it is found (a margin's straight edge: the imprint test above)."""
+    photo = np.dstack([camera] * 3)
+    captioned = _lettered(photo, (256, 15), "1998 07 14", fill=(20, 20, 20))
+    assert text(captioned, placement="edges")[:45, 250:].mean() > 0.05
+    framed = photo.copy()
+    framed[:60] = 236  # a flat band that ends along a straight edge across the photo: a mount
+    assert not text(_lettered(framed, (256, 15), "1998 07 14", fill=(20, 20, 20)), placement="edges").any()
+
+
+def test_text_placement_edges_takes_only_an_inks_colour(camera):
+    """Restore's text is laid in an ink: a saturated colour, or near white or black. Lettering in one of a
+    black-and-white print's middle greys (a shop sign, girders) is the scene's; "anywhere" still finds it."""
+    photo = np.dstack([camera] * 3)
+    h = photo.shape[0]
+    board = photo.copy()
+    board[h - 55 : h - 8, 240:480] = 40  # a dark sign board
+    grey = _lettered(board, (256, h - 45), "1998 07 14", fill=(150, 150, 150))  # its lettering, mid grey
+    assert text(grey)[h - 60 :].any()
+    assert not text(grey, placement="edges").any()
+    for ink in ((250, 250, 250), (20, 20, 20), (255, 140, 30)):
+        inked = _lettered(photo, (256, h - 45), "1998 07 14", fill=ink)
+        assert text(inked, placement="edges")[h - 60 :].any(), ink
+
+
 def test_text_memory_is_a_few_copies_of_the_photo(astronaut):
     """text works in 8 bits (top-hats of uint8 channels, colour distances by lookup tables): at its peak
     it holds under 5 copies of a 1 MP photo's bytes (NumPy's allocations, traced; measured 3.7, the

@@ -655,6 +655,8 @@ def text(
         return out
     grow_kernel = np.ones((3, 3), np.uint8)
     for mode, near, half in _text.colour_modes(rgb, marked, min_pixels=15, tolerance=0.12):
+        if placement == "edges" and not _an_ink(mode):
+            continue
         joined = near | (cv2.dilate(near.view(np.uint8), grow_kernel).astype(bool) & marked & half)
         del half
         found = _text.glyphs(joined, marked, min_height=min_height, max_height=max_height)
@@ -680,20 +682,61 @@ def _near_an_edge(line: list, h: int, w: int) -> bool:
     return min(y0, h - y1) <= _EDGE_BAND * h
 
 
+# text(placement="edges"): a line's colour must be an ink laid over the print, a saturated colour (a date
+# stamp's orange, a caption's red, yellow, blue or green) or near white or black, not one of the print's
+# own middle greys, in which a black-and-white or faded photo shows its scene's lettering and girders
+_INK_SPREAD, _INK_LIGHT, _INK_DARK = 0.2, 0.78, 0.24
+
+
+def _an_ink(mode: np.ndarray) -> bool:
+    """Whether a colour (in [0, 1]) could be overlaid text's ink (see :data:`_INK_SPREAD`)."""
+    lo, hi = float(np.min(mode)), float(np.max(mode))
+    return hi - lo >= _INK_SPREAD or lo >= _INK_LIGHT or hi <= _INK_DARK
+
+
 _MARGIN_FLAT = 15  # levels of 255: the most a flat margin's pixels stray from its median (90th percentile)
+_MARGIN_DEPTH = 0.1  # of the height: how far beyond the line the picture's edge is looked for
+_MARGIN_STRAIGHT = 3  # px: the picture's edge within this of a straight line ...
+_MARGIN_EDGE = 0.5  # ... along this share of the columns away from the line
 
 
 def _on_a_margin(rgb: np.ndarray, line: list) -> bool:
     """Whether a line of glyphs near the top or bottom edge is printed or written on the print's margin
     or mount (a photographer's imprint, a note on the mount) rather than laid over the picture: the rows
-    between the line and that edge, across the whole photo, are one flat colour (at least 2 of them)."""
-    h = rgb.shape[0]
+    between the line and that edge, across the whole photo, are one flat colour (at least 2 of them), and
+    that colour ends, away from the line's columns, along a straight edge parallel to the photo's (the
+    picture's edge; a flat sky ends along the scene's outline instead)."""
+    h, w = rgb.shape[:2]
     y0, y1 = min(g.y0 for g in line), max(g.y1 for g in line)
-    strip = rgb[y1 + 1 :] if h - y1 <= y0 else rgb[: max(0, y0 - 1)]
+    x0, x1 = min(g.x0 for g in line), max(g.x1 for g in line)
+    bottom = h - y1 <= y0
+    strip = rgb[y1 + 1 :] if bottom else rgb[: max(0, y0 - 1)]
     if len(strip) < 2:
         return False
     grey = cv2.cvtColor(np.ascontiguousarray(strip), cv2.COLOR_RGB2GRAY).astype(np.int16)
-    return float(np.percentile(np.abs(grey - np.median(grey)), 90)) <= _MARGIN_FLAT
+    paper = np.median(grey)
+    if float(np.percentile(np.abs(grey - paper), 90)) > _MARGIN_FLAT:
+        return False
+    depth = min(h, len(strip) + (y1 - y0) + int(_MARGIN_DEPTH * h))  # rows searched from the edge for the picture
+    band = rgb[h - depth :][::-1] if bottom else rgb[:depth]  # row 0: the photo's edge
+    band = cv2.medianBlur(cv2.cvtColor(np.ascontiguousarray(band), cv2.COLOR_RGB2GRAY), 3).astype(np.int16)
+    off = np.abs(band - paper) > _MARGIN_FLAT
+    off[: len(strip)] = False  # the margin itself
+    cols = np.ones(w, bool)
+    cols[max(0, x0 - (y1 - y0)) : x1 + (y1 - y0)] = False  # not the line's own columns
+    found = off.any(axis=0) & cols
+    if found.sum() < _MARGIN_EDGE * cols.sum():
+        return False
+    xs = np.flatnonzero(found)
+    ds = off[:, xs].argmax(axis=0).astype(np.float64)  # how far from the photo's edge each column's picture starts
+    slope, icpt = 0.0, float(np.argmax(np.bincount(ds.astype(np.int64))))  # the commonest distance ...
+    for _ in range(3):  # ... then a line through the picture's edge, refitted on the columns close to it
+        near = np.abs(ds - (slope * xs + icpt)) <= _MARGIN_STRAIGHT
+        if near.sum() < 2:
+            return False
+        slope, icpt = np.polyfit(xs[near], ds[near], 1)
+    near = np.abs(ds - (slope * xs + icpt)) <= _MARGIN_STRAIGHT
+    return abs(slope) <= 0.05 and near.sum() >= _MARGIN_EDGE * cols.sum()
 
 
 # How sure the parts' trees (damage_parts.kept) must be that a part of the network's map is damage, at
