@@ -279,6 +279,34 @@ def test_a_loss_is_not_a_surface_the_picture_goes_on_with():
     assert damage_parts.kept(thin, -1)[0]  # the rule is only for losses
 
 
+def test_one_of_a_family_of_parallel_lines_is_not_damage():
+    """A straight line beside at least damage_parts.FAMILY parallel ones (a corrugated roof, rails,
+    girders) is the scene's: dropped whatever the trees say; a line alone, or one of a few parallel
+    scratches, is kept. Lines are measured as lines from their moments (length, width)."""
+    from retouch.segment.defects import damage_parts
+
+    rng = np.random.default_rng(4)
+    image = (100 + rng.integers(0, 30, (200, 240, 3))).astype(np.uint8)
+    column = {name: k for k, name in enumerate(damage_parts.FEATURES)}
+
+    def judged(rows):
+        p = np.zeros(image.shape[:2], np.float32)
+        for y in rows:
+            cv2.line(p, (40, y), (200, y + 20), 0.9, 2)  # slanted, 160 px, 2 px wide
+        cats = np.zeros((3, *p.shape), np.float32)
+        cats[0] = p  # the network calls them thin
+        parts, x = damage_parts.measure(image, p, cats)
+        return parts, x, damage_parts.kept(x, -1)  # the trees aside
+
+    parts, x, kept = judged([90])
+    assert len(x) == 1 and kept[0] and x[0, column["parallels"]] == 0
+    assert abs(x[0, column["line_length"]] - np.hypot(160, 20)) < 8 and x[0, column["line_width"]] < 4
+    _, x, kept = judged([40, 70, 100])  # three scratches
+    assert kept.all() and x[:, column["parallels"]].max() == 2
+    parts, x, kept = judged(range(20, 150, 10))  # a roof's corrugations, 10 px apart
+    assert len(x) == 13 and x[:, column["parallels"]].min() >= damage_parts.FAMILY and not kept.any()
+
+
 def test_categories_of_a_hand_drawn_case():
     """On flat grey: a 1 px crack is labelled thin, a 3 px speck spots, a torn-off white corner losses."""
     image = np.full((160, 200, 3), 105, np.uint8)
