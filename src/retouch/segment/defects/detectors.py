@@ -609,9 +609,13 @@ def text(
         stamp is laid over a photo, in a band along the top or bottom
         edge (the gap between the line and that edge at most a tenth of
         the photo's height) and clear of the photo's edges (a line that
-        the frame cuts belongs to the scene). ``retouch restore`` looks
-        there only: signs, shop names and newspapers within the picture
-        are kept.
+        the frame cuts belongs to the scene), in an ink's colour (a
+        saturated colour, or near white or black, not one of a
+        black-and-white print's middle greys) and not on the print's
+        margin or mount (a flat band between the line and the edge that
+        ends along a straight edge: a photographer's imprint, a note on
+        the mount). ``retouch restore`` looks there only: signs, shop
+        names and newspapers within the picture are kept.
 
     Returns
     -------
@@ -790,7 +794,10 @@ def damage(
         more that is not damage. A large part the network calls a loss is
         kept only with a loss's hard edge (most of its surroundings
         unlike it, and a step to them), so a bright sky or a white shirt
-        is not taken for lost emulsion.
+        is not taken for lost emulsion, nor a part whose grey the picture
+        around it goes on with (paper inside a sign's digits, a patch of
+        sky between trees). A straight line beside four or more parallel
+        ones (a corrugated roof, rails, girders) is not damage either.
     min_pixels : int
         Smallest group of damage pixels kept.
     category : str
