@@ -160,19 +160,23 @@ def continue_lines(f: np.ndarray, hole: np.ndarray, allowed: np.ndarray) -> tupl
     h, w = hole.shape
     out = f.copy()
     left = hole.copy()
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     src = np.where(hole[..., None], 0, f).astype(np.float32)
     for x0, y0, x1, y1 in pieces:
         u = np.array([x1 - x0, y1 - y0], np.float32)
         length = float(np.linalg.norm(u))
         u /= length
+        # the band lies in the link's bounding box grown by BAND: only that is looked at
+        bx0, bx1 = max(0, int(min(x0, x1) - BAND - 1)), min(w, int(max(x0, x1) + BAND + 2))
+        by0, by1 = max(0, int(min(y0, y1) - BAND - 1)), min(h, int(max(y0, y1) + BAND + 2))
+        yy, xx = np.mgrid[by0:by1, bx0:bx1].astype(np.float32)
         t = (xx - x0) * u[0] + (yy - y0) * u[1]
         off = (yy - y0) * u[0] - (xx - x0) * u[1]
-        band = left & (np.abs(off) <= BAND) & (t >= 0) & (t <= length)
+        band = left[by0:by1, bx0:bx1] & (np.abs(off) <= BAND) & (t >= 0) & (t <= length)
         if not band.any():
             continue
         ys, xs = np.nonzero(band)
         tp = t[ys, xs]
+        ys, xs = ys + by0, xs + bx0
         near = (1.0 - tp / length)[:, None]
         total = np.zeros((ys.size, 1), np.float32)
         acc = np.zeros((ys.size, f.shape[2]), np.float32)
