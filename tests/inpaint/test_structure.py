@@ -47,6 +47,15 @@ def test_the_fill_continues_the_pole_where_the_edges_were():
     img = _pole_photo(tilt=0.15)
     hole = _blob(img.shape, 80, 100, 30)
     out = patchmatch(img, hole, seed=3)
+    # the fill keeps the bands the line step carried along the pole's edges (the exemplar fill alone also
+    # keeps this easy pole, so the bands are what tells the step was taken)
+    f = img.astype(np.float32)
+    f[hole] = 0
+    carried, left = S.continue_lines(f, hole, ~hole)
+    band = hole & ~left
+    assert band.sum() > 60
+    assert np.abs(out[band].astype(int) - np.rint(carried[band]).astype(int)).max() <= 1
+    assert np.abs(patchmatch(img, hole, seed=3, lines=False)[band].astype(int) - np.rint(carried[band]).astype(int)).max() > 1
     for y in (60, 80, 100):  # rows through the hole
         lo, hi = _edge_x(out[y])
         cx = 100 + 0.15 * y

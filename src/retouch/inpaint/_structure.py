@@ -51,6 +51,14 @@ def _grey(f: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return cv2.inpaint(g, hole.view(np.uint8), 3, cv2.INPAINT_TELEA)
 
 
+def _on_line(x0: float, y0: float, x1: float, y1: float, n: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` pixels ``(ys, xs)`` evenly along the straight piece from ``(x0, y0)`` to ``(x1, y1)``, clipped to ``shape``."""
+    h, w = shape
+    xs = np.clip(np.rint(np.linspace(x0, x1, n)), 0, w - 1).astype(int)
+    ys = np.clip(np.rint(np.linspace(y0, y1, n)), 0, h - 1).astype(int)
+    return ys, xs
+
+
 def segments(grey: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """Straight segments ``(x0, y0, x1, y1)`` of ``grey`` outside the hole, each at least ``MIN_LENGTH`` long.
 
@@ -63,14 +71,11 @@ def segments(grey: np.ndarray, hole: np.ndarray) -> np.ndarray:
         return np.zeros((0, 4))
     s = found.reshape(-1, 4).astype(np.float64)
     s = s[np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]) >= MIN_LENGTH]
-    h, w = hole.shape
     out = []
     for x0, y0, x1, y1 in s:
         n = int(math.ceil(math.hypot(x1 - x0, y1 - y0))) + 1
         t = np.linspace(0.0, 1.0, n)
-        xs = np.clip(np.rint(x0 + (x1 - x0) * t), 0, w - 1).astype(int)
-        ys = np.clip(np.rint(y0 + (y1 - y0) * t), 0, h - 1).astype(int)
-        inside = hole[ys, xs]
+        inside = hole[_on_line(x0, y0, x1, y1, n, hole.shape)]
         if not inside.any():
             out.append((x0, y0, x1, y1))
             continue
@@ -117,7 +122,6 @@ def _crosses(p: tuple, q: tuple) -> bool:
 
 def links(segs: np.ndarray, hole: np.ndarray) -> list[tuple[float, float, float, float]]:
     """The straight pieces ``(x0, y0, x1, y1)`` that continue a segment through the hole to a collinear one."""
-    h, w = hole.shape
     ends = _ends(segs, hole)
     partner = {}
     for a, (i, bx, by, d) in enumerate(ends):
@@ -131,10 +135,7 @@ def links(segs: np.ndarray, hole: np.ndarray) -> list[tuple[float, float, float,
                 continue
             if abs(d[0] * v[1] - d[1] * v[0]) > OFFSET or abs(e[0] * v[1] - e[1] * v[0]) > OFFSET:
                 continue
-            n = max(2, int(length))
-            xs = np.clip(np.rint(np.linspace(bx, ex, n)).astype(int), 0, w - 1)
-            ys = np.clip(np.rint(np.linspace(by, ey, n)).astype(int), 0, h - 1)
-            if hole[ys, xs].mean() < INSIDE:
+            if hole[_on_line(bx, by, ex, ey, max(2, int(length)), hole.shape)].mean() < INSIDE:
                 continue
             if best is None or length < best[0]:
                 best = (length, b)

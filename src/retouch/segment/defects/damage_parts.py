@@ -189,7 +189,7 @@ def _far_alike(parts: np.ndarray, stats: np.ndarray, grey: np.ndarray, brightnes
     out = np.zeros(n)
     h, w = parts.shape
     area = stats[:, cv2.CC_STAT_AREA]
-    for i in np.flatnonzero(area >= LOSS_AREA)[1:] if n > 1 else ():
+    for i in np.flatnonzero(area[1:] >= LOSS_AREA) + 1:  # label 0 is the background
         x0, y0, bw, bh = (int(v) for v in stats[i, :4])
         r = FAR_IN + max(2 * FAR_IN, int(np.sqrt(area[i])))
         ya, yb, xa, xb = max(0, y0 - r), min(h, y0 + bh + r), max(0, x0 - r), min(w, x0 + bw + r)
