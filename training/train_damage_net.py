@@ -43,6 +43,14 @@ The sub-commands:
    prints precision / recall / F1 (2 px tolerance, as the benchmark) on
    the held-out versions for several thresholds of the damage probability.
 
+5. ``bundle --data DIR --folder F``, then ``online --folder F --out O --minutes M --workers N --device
+   cuda``: training on a machine without ``DATA`` (the GPU machine lent to some sessions). ``bundle``
+   copies the photos ``prepare`` and ``negatives`` train on (never their held-out ones, a CBSD68 or an
+   old photo) and film-dust scans 01-04; ``online`` draws fresh damage for every batch in ``N`` worker
+   processes (:func:`_online_versions`: the same kinds of versions as ``prepare`` and ``negatives``,
+   with new damage seeds each time, so nothing is stored and no version is seen twice) and trains one
+   network per channel tuple of ``--nets`` on the same batches, on a schedule of ``M`` minutes.
+
 The network (:func:`network`) and the planes it reads
 (:func:`retouch.segment.defects.damage_net.inputs`) are described in
 :mod:`retouch.segment.defects.damage_net`.
@@ -381,10 +389,222 @@ def fit(file: Path, out: Path, steps: int, seed: int, rate: float, threads: int,
             print(f"step {step + 1}/{steps}: loss {avg:.4f}, lr {lr:.2e} ({last - t0:.0f} s)", flush=True)
 
 
-def export(net_file: Path, file: Path) -> None:
+def bundle(data: Path, folder: Path) -> None:
+    """Copy what ``online`` reads into ``folder``, for a machine without ``DATA``: the photos ``prepare``
+    trains on (held-out ones left out) and the photos ``negatives`` trains on, as their files (BMP
+    written as PNG, the same pixels), film-dust scans 01-04 only (``TUNE_SCANS``), and ``photos.json``
+    naming each photo with its index (the seeds and splits of ``prepare`` and ``negatives``)."""
+    import json
+    import shutil
+
+    from benchmarks._data import cbsd68_images, davis_pairs, grabcut_pairs, read_image
+    from benchmarks._realdamage import TUNE_SCANS
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tested = {path.stem for path in cbsd68_images(data)}
+    if len(tested) < 68:
+        raise SystemExit(f"bundle needs DATA/cbsd68 (its photos are never trained on); found {len(tested)} photos")
+
+    def copy(path: Path, name: str) -> str:
+        if path.suffix.lower() == ".bmp":
+            Image.fromarray(read_image(path)).save(folder / f"{name}.png")
+            return f"{name}.png"
+        shutil.copyfile(path, folder / f"{name}{path.suffix.lower()}")
+        return f"{name}{path.suffix.lower()}"
+
+    manifest: dict[str, list] = {"damage": [], "negatives": []}
+    grabcut = [(i, pair) for i, pair in enumerate(grabcut_pairs(data)) if Path(pair.image).stem not in tested]
+    davis = davis_pairs(data, "tune")
+    for i, pair in grabcut:  # as _photos: GrabCut photo i, held out when i % HOLD == 0
+        if i % HOLD:
+            manifest["damage"].append([i, copy(Path(pair.image), f"g{i:03d}")])
+    for j, pair in enumerate(davis[::DAVIS_STEP]):
+        if j % HOLD:
+            manifest["damage"].append([1000 + j, copy(Path(pair.image), f"d{j:03d}")])
+    k = 0  # as prepare_negatives: its k-th photo held out when k % HOLD == 0
+    for i, pair in grabcut:
+        if i % HOLD:
+            if k % HOLD:
+                manifest["negatives"].append([2000 + i, next(f for n, f in manifest["damage"] if n == i)])
+            k += 1
+    for j, pair in enumerate(davis):
+        if j % DAVIS_STEP:
+            if k % HOLD:
+                manifest["negatives"].append([3000 + j, copy(Path(pair.image), f"n{j:03d}")])
+            k += 1
+    dust = folder / "realdamage" / "film_dust"
+    dust.mkdir(parents=True, exist_ok=True)
+    for n in TUNE_SCANS:
+        shutil.copyfile(Path(data) / "realdamage" / "film_dust" / f"scan{n:02d}.labels.png", dust / f"scan{n:02d}.labels.png")
+    (folder / "photos.json").write_text(json.dumps(manifest))
+    print(f"{folder}: {len(manifest['damage'])} photos to damage, {len(manifest['negatives'])} clean ones, scans {TUNE_SCANS}")
+
+
+def _online_versions(folder: Path, rng: np.random.Generator, negative_share: float):
+    """Endless (photo, labels) versions for ``online``: a photo of ``folder`` (written by :func:`bundle`) in
+    colour or black and white (a third), whole or shrunk to half (``cv2.INTER_AREA``, 30 %), with scene
+    lettering, rules and frames drawn in (:func:`scene_marks`, half), then damaged by
+    :func:`benchmarks._realdamage.realistic_damage` (film dust of scans 01-04) and scanned (70 %), damaged
+    without the scanner (10 %), aged and scanned clean (10 %) or as it is (10 %); or, a share
+    ``negative_share`` of the time, one clean version of :func:`_negatives` (sharpened, shrunk, grained,
+    a lattice or rails, scene marks). Damage seeds are drawn from ``rng``."""
+    import json
+
+    from benchmarks._data import read_image
+    from benchmarks._realdamage import TUNE_SCANS, realistic_damage
+    from retouch.convert import to_gray, to_rgb, to_uint8
+
+    manifest = json.loads((folder / "photos.json").read_text())
+
+    def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+        image = read_image(folder / name)
+        image = np.dstack([image] * 3) if image.ndim == 2 else image
+        return image, to_rgb(to_uint8(to_gray(image)))
+
+    while True:
+        seed = int(rng.integers(1 << 40))
+        if rng.random() < negative_share:
+            _, name = manifest["negatives"][int(rng.integers(len(manifest["negatives"])))]
+            versions = list(_negatives(seed, *load(name)))
+            version = versions[int(rng.integers(len(versions)))]
+            yield version, np.zeros(version.shape[:2], np.uint8)
+            continue
+        _, name = manifest["damage"][int(rng.integers(len(manifest["damage"])))]
+        image, grey = load(name)
+        photo = grey if rng.random() < 1 / 3 else image
+        if rng.random() < 0.3:
+            photo = cv2.resize(photo, (max(1, photo.shape[1] // 2), max(1, photo.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            photo = scene_marks(photo, seed)
+        r = rng.random()
+        if r < 0.1:  # as it is
+            yield photo, np.zeros(photo.shape[:2], np.uint8)
+            continue
+        damaged, target, labels = realistic_damage(photo, seed, data=folder, scans=TUNE_SCANS, scanner=not 0.2 <= r < 0.3)
+        if r < 0.2:  # aged and scanned, no damage
+            yield target, np.zeros(photo.shape[:2], np.uint8)
+        else:  # damaged, scanned or (0.2 <= r < 0.3) not
+            yield damaged, labels
+
+
+def _online_crops(folder: Path, seed: int, crop: int, per_version: int, negative_share: float, pool: int = 8):
+    """Endless (planes ``PLANES x crop x crop`` float32, labels ``crop x crop`` int64) crops of
+    :func:`_online_versions`, each from one of ``pool`` versions at hand (a version is replaced after
+    ``per_version`` crops, so a batch mixes many): half centred near a damaged pixel, flipped and
+    transposed at random; the planes computed from the whole version."""
+    from retouch.segment.defects.damage_net import inputs
+
+    rng = np.random.default_rng(seed)
+    versions = _online_versions(folder, rng, negative_share)
+
+    def draw():
+        while True:
+            photo, labels = next(versions)
+            if min(labels.shape) >= crop:
+                return [inputs(photo).transpose(2, 0, 1), labels, np.flatnonzero(labels.ravel()), per_version]
+
+    at_hand = [draw() for _ in range(pool)]
+    while True:
+        k = int(rng.integers(pool))
+        planes, labels, centres, left = at_hand[k]
+        h, w = labels.shape
+        if len(centres) and rng.random() < 0.5:
+            cy, cx = divmod(int(rng.choice(centres)), w)
+            y0 = int(np.clip(cy - crop // 2 + rng.integers(-crop // 4, crop // 4 + 1), 0, h - crop))
+            x0 = int(np.clip(cx - crop // 2 + rng.integers(-crop // 4, crop // 4 + 1), 0, w - crop))
+        else:
+            y0, x0 = int(rng.integers(h - crop + 1)), int(rng.integers(w - crop + 1))
+        x, y = planes[:, y0 : y0 + crop, x0 : x0 + crop], labels[y0 : y0 + crop, x0 : x0 + crop]
+        if rng.random() < 0.5:
+            x, y = x[:, :, ::-1], y[:, ::-1]
+        if rng.random() < 0.5:
+            x, y = x[:, ::-1], y[::-1]
+        if rng.random() < 0.5:
+            x, y = x.transpose(0, 2, 1), y.T
+        at_hand[k][3] -= 1
+        if at_hand[k][3] <= 0:
+            at_hand[k] = draw()
+        yield np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.int64)
+
+
+def online(folder: Path, out: Path, minutes: float, seed: int, rate: float, batch: int, crop: int, workers: int,
+           nets: list[tuple[int, ...]], hard: float, negative_share: float, device: str) -> None:
+    """Train one network per channel tuple of ``nets`` on the same batches, drawn fresh by ``workers``
+    processes (:func:`_online_crops`; nothing is stored): Adam, the learning rate warming up over 200
+    steps then falling on a cosine to 0 at ``minutes`` of training (a schedule by time, so a faster
+    machine takes more steps; the steps reached are printed), the loss of :func:`fit` with ``hard``.
+    Writes ``out/net{k}.pt`` (and ``net{k}.json``: channels, steps) every minute and at the end."""
+    import json
+
     import torch
 
-    net = network()
+    torch.manual_seed(seed)
+    torch.set_num_threads(2)
+
+    class Crops(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            info = torch.utils.data.get_worker_info()
+            k = info.id if info is not None else 0
+            cv2.setNumThreads(1)
+            return _online_crops(folder, seed * 1000 + k, crop, 32, negative_share)
+
+    loader = torch.utils.data.DataLoader(Crops(), batch_size=batch, num_workers=workers, pin_memory=device != "cpu",
+                                         persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
+    models = [network(c).to(device) for c in nets]
+    opts = [torch.optim.Adam(m.parameters(), lr=rate) for m in models]
+    weight = torch.tensor([1.0, DAMAGE_WEIGHT, DAMAGE_WEIGHT, DAMAGE_WEIGHT], device=device)
+    out.mkdir(parents=True, exist_ok=True)
+    avg = [None] * len(models)
+    t0 = last = None
+    step = 0
+
+    def save(done: bool) -> None:
+        for k, (m, c) in enumerate(zip(models, nets)):
+            torch.save({n: v.cpu() for n, v in m.state_dict().items()}, out / f"net{k}.pt")
+            (out / f"net{k}.json").write_text(json.dumps({"channels": list(c), "steps": step, "batch": batch, "crop": crop,
+                                                          "seed": seed, "minutes": minutes, "done": done}))
+        print(f"step {step}: loss " + ", ".join(f"{a:.4f}" for a in avg) + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+    for x, y in loader:
+        if t0 is None:
+            t0 = last = time.perf_counter()
+            print(f"first batch; training {len(models)} networks for {minutes} minutes", flush=True)
+        frac = (time.perf_counter() - t0) / (60 * minutes)
+        if frac >= 1:
+            break
+        lr = rate * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * frac))
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        for k, (m, opt) in enumerate(zip(models, opts)):
+            for g in opt.param_groups:
+                g["lr"] = lr
+            logits = m(x)
+            per = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+            w = weight[y]
+            if hard > 1:
+                w = w * torch.where((y == 0) & (logits.detach().softmax(1)[:, 0] < 0.5), hard, 1.0)
+            loss = (per * w).sum() / w.sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            value = float(loss.detach()) if step % 20 == 0 else None
+            if value is not None:
+                avg[k] = value if avg[k] is None else 0.9 * avg[k] + 0.1 * value
+        step += 1
+        if time.perf_counter() - last > 60:
+            last = time.perf_counter()
+            save(False)
+    save(True)
+
+
+def export(net_file: Path, file: Path) -> None:
+    import json
+
+    import torch
+
+    about = net_file.with_suffix(".json")  # written by online beside its weights
+    channels = tuple(json.loads(about.read_text())["channels"]) if about.exists() else CHANNELS
+    net = network(channels)
     net.load_state_dict(torch.load(net_file))
     net.eval()
     from retouch.segment.defects.damage_net import PLANES
@@ -461,6 +681,22 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--hard", type=float, default=1.0, help="weight of the clean pixels the network takes for damage (1: none)")
     a.add_argument("--negatives", type=Path, help="hard negatives written by the negatives command, mixed into each batch")
     a.add_argument("--share", type=float, default=0.3, help="share of each batch taken from --negatives")
+    a = sub.add_parser("bundle", help="copy the training photos and scans 01-04 to a folder, for online on another machine")
+    a.add_argument("--data", type=Path, required=True)
+    a.add_argument("--folder", type=Path, required=True)
+    a = sub.add_parser("online", help="train on damage drawn fresh for every batch by worker processes")
+    a.add_argument("--folder", type=Path, required=True, help="written by bundle")
+    a.add_argument("--out", type=Path, required=True, help="folder for net0.pt, net1.pt, ... and their .json")
+    a.add_argument("--minutes", type=float, required=True)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--rate", type=float, default=3e-3)
+    a.add_argument("--batch", type=int, default=64)
+    a.add_argument("--crop", type=int, default=96)
+    a.add_argument("--workers", type=int, default=2)
+    a.add_argument("--nets", default="8,16,32,48", help="channel tuples separated by '/', one network each")
+    a.add_argument("--hard", type=float, default=4.0)
+    a.add_argument("--negatives", type=float, default=0.3, help="share of versions that are clean hard negatives")
+    a.add_argument("--device", default="cpu")
     a = sub.add_parser("export")
     a.add_argument("--net", type=Path, required=True)
     a.add_argument("--file", type=Path, required=True)
@@ -476,6 +712,12 @@ def main(argv: list[str] | None = None) -> None:
         prepare_negatives(args.data, args.file, args.onnx)
     elif args.command == "fit":
         fit(args.file, args.out, args.steps, args.seed, args.rate, args.threads, args.init, args.stop, args.hard, args.negatives, args.share)
+    elif args.command == "bundle":
+        bundle(args.data, args.folder)
+    elif args.command == "online":
+        nets = [tuple(int(c) for c in n.split(",")) for n in args.nets.split("/")]
+        online(args.folder, args.out, args.minutes, args.seed, args.rate, args.batch, args.crop, args.workers, nets, args.hard,
+               args.negatives, args.device)
     elif args.command == "export":
         export(args.net, args.file)
     else:
