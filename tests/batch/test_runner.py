@@ -564,6 +564,37 @@ def test_a_lost_worker_s_images_are_retried(tmp_path):
     assert outputs(root / "out") == sorted(GOOD) and not part_files(root / "out")
 
 
+def test_a_pool_that_breaks_between_submits_loses_no_image(tmp_path, monkeypatch):
+    """A worker can die while the runner is handing out the next images: submit() then raises
+    BrokenProcessPool. Those images never started; they go to the next pool like the rest (this
+    happened under load: the whole batch stopped with a traceback)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from retouch.batch import runner
+
+    calls = {"pools": 0, "submits": 0}
+
+    class BreaksOnce(ProcessPoolExecutor):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            calls["pools"] += 1
+            self._first = calls["pools"] == 1
+
+        def submit(self, fn, /, *args, **kwargs):
+            calls["submits"] += 1
+            if self._first and calls["submits"] == 3:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", BreaksOnce)
+    root = make_tree(tmp_path)
+    rep = batch.run(root / "in", root / "out", Recipe.load(root / "recipe.toml"), workers=1)
+    assert calls["pools"] == 2
+    assert rep.counts == {"done": 5, "skipped": 0, "failed": 2}
+    assert outputs(root / "out") == sorted(GOOD) and not part_files(root / "out")
+
+
 def test_a_mistake_leaves_no_output_folder(tmp_path):
     needs = Recipe.from_dict({"refine": [{"method": "grow", "pixels": "@grow"}], "inpaint": "telea"})
     make_tree(tmp_path)

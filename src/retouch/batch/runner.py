@@ -384,8 +384,15 @@ def _run_pool(
                         batch.append(todo.pop())
                     if batch:
                         begin([t for t, _ in batch])
-                        for t, payload in batch:
-                            inflight[pool.submit(process, payload)] = (t, payload)
+                        for k, (t, payload) in enumerate(batch):
+                            try:
+                                inflight[pool.submit(process, payload)] = (t, payload)
+                            except BrokenProcessPool:  # a worker died since the last wait: these never started
+                                broken = True
+                                todo.extend(reversed(batch[k:]))
+                                break
+                    if broken:
+                        break
                     done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
                     for fut in done:
                         t, payload = inflight.pop(fut)
@@ -400,6 +407,9 @@ def _run_pool(
                                 todo.append((t, payload))
                 if broken:
                     for fut, (t, payload) in inflight.items():  # the pool is gone: retry these in a new one
+                        if fut.done() and not fut.cancelled() and fut.exception() is None:
+                            finish(fut.result())  # finished before the pool broke
+                            continue
                         died[t.key] += 1
                         if died[t.key] >= 2:
                             finish({"key": t.key, "status": "failed", "error": "the worker process died while processing it (out of memory or killed)"})
