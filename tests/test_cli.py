@@ -414,22 +414,28 @@ def test_restore_one_detector_only(tmp_path, chelsea):
 
 
 def test_restore_leaves_the_classical_scratch_detector_out_unless_asked(tmp_path, chelsea):
-    """By default restore runs damage, spots and text, not the classical scratches detector (it took a sign's
-    rules, a print's frame and the rim of a pair of glasses for scratches); --scratches adds it, and the
-    default mask is exactly what the recipe without it finds."""
+    """By default restore runs damage and text, not the classical scratches detector (it took a sign's
+    rules, a print's frame and the rim of a pair of glasses for scratches) nor the spots dust detector (on
+    old photos it erased real detail; judged blind); naming detectors runs those, and the default mask is
+    exactly what the recipe without them finds."""
     from retouch.pipeline import RESTORE_DEFAULTS, recipe_for_restore
 
     damaged, _ = _damaged(chelsea)
     src = io.write(tmp_path / "scan.png", damaged)
     r = run("restore", src, "-o", tmp_path / "o.png", "--save-mask", tmp_path / "m.png")
     assert r.exit_code == 0, r.stderr
-    assert "detected damage, spots, text" in r.stderr and "scratches" not in r.stderr
-    assert not RESTORE_DEFAULTS["scratches"] and [s.method for s in recipe_for_restore().segment] == ["damage", "spots", "text"]
+    assert "detected damage, text" in r.stderr and "scratches" not in r.stderr and "spots" not in r.stderr
+    assert not RESTORE_DEFAULTS["scratches"] and not RESTORE_DEFAULTS["spots"]
+    assert [s.method for s in recipe_for_restore().segment] == ["damage", "text"]
     assert np.array_equal(io.read_mask(tmp_path / "m.png"), recipe_for_restore().make_mask(damaged)[0])
     r = run("restore", src, "--no-text", "-o", tmp_path / "o2.png")
-    assert r.exit_code == 0 and "detected damage, spots" in r.stderr and "scratches" not in r.stderr
+    assert r.exit_code == 0 and "detected damage" in r.stderr and "text" not in r.stderr.split("detected")[1].splitlines()[0]
     r = run("restore", src, "--damage", "--scratches", "-o", tmp_path / "o3.png")
     assert r.exit_code == 0 and "detected damage, scratches" in r.stderr and "spots" not in r.stderr
+    r = run("restore", src, "--damage", "--text", "--spots", "-o", tmp_path / "o4.png", "--save-mask", tmp_path / "m4.png")
+    assert r.exit_code == 0 and "detected damage, spots, text" in r.stderr
+    # the dust detector adds to what the defaults find
+    assert (io.read_mask(tmp_path / "m4.png") >= io.read_mask(tmp_path / "m.png")).all()
 
 
 def test_segment_and_remove_with_clicks(tmp_path, coffee):
@@ -467,10 +473,10 @@ def test_restore_spot_certainty(tmp_path, chelsea):
         assert r.exit_code == 0, r.stderr
         masks[c] = io.read_mask(tmp_path / f"m{c}.png")
     assert (masks["0.1"] >= masks["0.9"]).all() and masks["0.1"].sum() > masks["0.9"].sum()
-    assert_user_error(run("restore", src, "--spot-certainty", "1.5", "-o", tmp_path / "x.png"),
+    assert_user_error(run("restore", src, "--spots", "--spot-certainty", "1.5", "-o", tmp_path / "x.png"),
                       "segment method 'spots': certainty: Input should be less than 1 (got 1.5)")
     assert_user_error(run("restore", src, "--no-spots", "--spot-certainty", "0.2", "-o", tmp_path / "y.png"),
-                      "spot_certainty is a setting of the spots detector, which is not chosen")
+                      "spot_certainty is a setting of the spots detector, which is not chosen; choose it too (spots=True; retouch restore --damage --text --spots)")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
 
 

@@ -166,17 +166,17 @@ def test_restore_fills_only_what_it_found_and_passes_spot_certainty(coffee):
         y, x = int(rng.integers(20, 380)), int(rng.integers(20, 580))
         damaged[y - 3 : y + 3, x - 3 : x + 3] = 245
     before = damaged.copy()
-    restored = retouch.restore(damaged, damage=False, scratches=False, text=False, spot_certainty=0.2)
-    result = recipe_for_restore(damage=False, scratches=False, text=False, spot_certainty=0.2).apply(damaged)
+    restored = retouch.restore(damaged, damage=False, spots=True, text=False, spot_certainty=0.2)
+    result = recipe_for_restore(damage=False, spots=True, text=False, spot_certainty=0.2).apply(damaged)
     mask = result.mask
     assert np.array_equal(result.image, restored)  # restore is that recipe
     assert np.array_equal(damaged, before)  # the input is left alone
     assert np.array_equal(restored[~mask], damaged[~mask])
     assert np.array_equal(mask, retouch.refine.grow(spots(damaged, certainty=0.2), pixels=1))
-    default = recipe_for_restore(damage=False, scratches=False, text=False).apply(damaged).mask
+    default = recipe_for_restore(damage=False, spots=True, text=False).apply(damaged).mask
     assert (mask >= default).all() and mask.sum() > default.sum()  # measured 135 px more (before growing)
-    with pytest.raises(RetouchError, match=r"^spot_certainty is a setting of the spots detector, which is not chosen$"):
-        retouch.restore(damaged, spots=False, spot_certainty=0.2)
+    with pytest.raises(RetouchError, match=r"^spot_certainty is a setting of the spots detector, which is not chosen; choose it too"):
+        retouch.restore(damaged, spot_certainty=0.2)  # spots is not among the defaults
 
 
 def test_restore_erases_a_date_stamp_but_not_a_sign_within_the_picture(astronaut):

@@ -446,7 +446,7 @@ def restore(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file (default IMAGE.restored.EXT)."),
     damage: Optional[bool] = typer.Option(None, "--damage/--no-damage", help="Find damage as real scans show it: cracks, creases, hair, dust, foxing."),
     scratches: Optional[bool] = typer.Option(None, "--scratches/--no-scratches", help="Also run the classical scratch detector (long straight lines; off by default: it takes rules, frames and rims for scratches)."),
-    spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Find dust and small blotches."),
+    spots: Optional[bool] = typer.Option(None, "--spots/--no-spots", help="Run the dust detector, for a heavily dusted scan (off by default: damage finds dust too, and on old photos this one also took real detail for dust; --damage --text --spots adds it to the defaults)."),
     text: Optional[bool] = typer.Option(None, "--text/--no-text", help="Find overlaid text such as date stamps and captions, along the top and bottom edges."),
     grow: float = typer.Option(1, "--grow", help="Grow the detected mask by this many pixels."),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="Inpainting method (default auto)."),
@@ -461,7 +461,7 @@ def restore(
 ) -> None:
     """Detect damage (cracks, scratches, hair, dust, foxing, losses) and overlaid text, and fill them.
 
-    The damage, spots and text detectors run by default; naming some
+    The damage and text detectors run by default; naming some
     (--damage, --scratches, --spots, --text) runs only those, and --no-X
     leaves one out.
     """
