@@ -488,28 +488,43 @@ def _online_versions(folder: Path, rng: np.random.Generator, negative_share: flo
             yield damaged, labels
 
 
-def _online_crops(folder: Path, seed: int, crop: int, per_version: int, negative_share: float, pool: int = 8):
+def _online_crops(folder: Path, seed: int, crop: int, per_version: int, negative_share: float, pool: int = 8,
+                  hot: tuple[Path, ...] = ()):
     """Endless (planes ``PLANES x crop x crop`` float32, labels ``crop x crop`` int64) crops of
     :func:`_online_versions`, each from one of ``pool`` versions at hand (a version is replaced after
     ``per_version`` crops, so a batch mixes many): half centred near a damaged pixel, flipped and
-    transposed at random; the planes computed from the whole version."""
+    transposed at random; the planes computed from the whole version. With ``hot`` (damage networks
+    as ONNX), 70 % of a clean version's crops are centred near a pixel that one of them takes for
+    damage at 0.3 or more: where those networks err (``negatives`` does the same with stored versions)."""
+    from retouch.segment.defects import damage_net
     from retouch.segment.defects.damage_net import inputs
 
     rng = np.random.default_rng(seed)
     versions = _online_versions(folder, rng, negative_share)
 
+    def mistakes(photo: np.ndarray) -> np.ndarray:
+        p = None
+        for net in hot:
+            damage_net.NET = net
+            q, _ = damage_net.damage_map(photo)
+            p = q if p is None else np.maximum(p, q)
+        return np.flatnonzero(p.ravel() >= 0.3)
+
     def draw():
         while True:
             photo, labels = next(versions)
             if min(labels.shape) >= crop:
-                return [inputs(photo).transpose(2, 0, 1), labels, np.flatnonzero(labels.ravel()), per_version]
+                centres, share = np.flatnonzero(labels.ravel()), 0.5
+                if hot and not len(centres):
+                    centres, share = mistakes(photo), 0.7
+                return [inputs(photo).transpose(2, 0, 1), labels, centres, per_version, share]
 
     at_hand = [draw() for _ in range(pool)]
     while True:
         k = int(rng.integers(pool))
-        planes, labels, centres, left = at_hand[k]
+        planes, labels, centres, left, share = at_hand[k]
         h, w = labels.shape
-        if len(centres) and rng.random() < 0.5:
+        if len(centres) and rng.random() < share:
             cy, cx = divmod(int(rng.choice(centres)), w)
             y0 = int(np.clip(cy - crop // 2 + rng.integers(-crop // 4, crop // 4 + 1), 0, h - crop))
             x0 = int(np.clip(cx - crop // 2 + rng.integers(-crop // 4, crop // 4 + 1), 0, w - crop))
@@ -529,11 +544,14 @@ def _online_crops(folder: Path, seed: int, crop: int, per_version: int, negative
 
 
 def online(folder: Path, out: Path, minutes: float, seed: int, rate: float, batch: int, crop: int, workers: int,
-           nets: list[tuple[int, ...]], hard: float, negative_share: float, device: str) -> None:
+           nets: list[tuple[int, ...]], hard: float, negative_share: float, device: str, init: list[Path] | None = None,
+           hot: tuple[Path, ...] = ()) -> None:
     """Train one network per channel tuple of ``nets`` on the same batches, drawn fresh by ``workers``
     processes (:func:`_online_crops`; nothing is stored): Adam, the learning rate warming up over 200
     steps then falling on a cosine to 0 at ``minutes`` of training (a schedule by time, so a faster
     machine takes more steps; the steps reached are printed), the loss of :func:`fit` with ``hard``.
+    ``init``: weights to start each network from (one per network); ``hot``: networks whose mistakes
+    on clean versions crops are centred on (:func:`_online_crops`).
     Writes ``out/net{k}.pt`` (and ``net{k}.json``: channels, steps) every minute and at the end."""
     import json
 
@@ -547,11 +565,17 @@ def online(folder: Path, out: Path, minutes: float, seed: int, rate: float, batc
             info = torch.utils.data.get_worker_info()
             k = info.id if info is not None else 0
             cv2.setNumThreads(1)
-            return _online_crops(folder, seed * 1000 + k, crop, 32, negative_share)
+            return _online_crops(folder, seed * 1000 + k, crop, 32, negative_share, hot=hot)
 
     loader = torch.utils.data.DataLoader(Crops(), batch_size=batch, num_workers=workers, pin_memory=device != "cpu",
                                          persistent_workers=workers > 0, prefetch_factor=2 if workers else None)
-    models = [network(c).to(device) for c in nets]
+    models = [network(c) for c in nets]
+    if init:
+        if len(init) != len(models):
+            raise SystemExit(f"--init names {len(init)} weight files for {len(models)} networks")
+        for m, path in zip(models, init):
+            m.load_state_dict(torch.load(path))
+    models = [m.to(device) for m in models]
     opts = [torch.optim.Adam(m.parameters(), lr=rate) for m in models]
     weight = torch.tensor([1.0, DAMAGE_WEIGHT, DAMAGE_WEIGHT, DAMAGE_WEIGHT], device=device)
     out.mkdir(parents=True, exist_ok=True)
@@ -697,6 +721,8 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--hard", type=float, default=4.0)
     a.add_argument("--negatives", type=float, default=0.3, help="share of versions that are clean hard negatives")
     a.add_argument("--device", default="cpu")
+    a.add_argument("--init", help="weights to start from, one .pt per network, separated by commas")
+    a.add_argument("--hot", help="damage networks (.onnx, separated by commas) whose mistakes on clean versions crops are centred on")
     a = sub.add_parser("export")
     a.add_argument("--net", type=Path, required=True)
     a.add_argument("--file", type=Path, required=True)
@@ -717,7 +743,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "online":
         nets = [tuple(int(c) for c in n.split(",")) for n in args.nets.split("/")]
         online(args.folder, args.out, args.minutes, args.seed, args.rate, args.batch, args.crop, args.workers, nets, args.hard,
-               args.negatives, args.device)
+               args.negatives, args.device, [Path(p) for p in args.init.split(",")] if args.init else None,
+               tuple(Path(p) for p in args.hot.split(",")) if args.hot else ())
     elif args.command == "export":
         export(args.net, args.file)
     else:

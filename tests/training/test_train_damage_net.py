@@ -67,3 +67,38 @@ def test_online_crops_keep_planes_and_labels_together(monkeypatch):
         assert unlabelled_speck.sum() <= 9
         seen += int((y > 0).any())
     assert seen >= 10  # half the crops are centred near a labelled pixel
+
+
+
+def test_online_crops_of_clean_versions_centre_on_the_networks_mistakes(monkeypatch):
+    """With ``hot`` networks, most crops of a clean version are centred near what those networks take for
+    damage (the hard negatives the shipped network was trained with); without, crops fall anywhere. A flat
+    photo with one red square where the (stand-in) network errs: count the crops that hold the square."""
+    from retouch.segment.defects import damage_net
+
+    photo = np.full((300, 400, 3), 120, np.uint8)
+    photo[20:30, 350:360] = (230, 20, 20)
+    zero = np.zeros(photo.shape[:2], np.uint8)
+
+    def versions(folder, rng, negative_share):
+        while True:
+            yield photo, zero
+
+    def damage_map(rgb):
+        p = np.zeros(rgb.shape[:2], np.float32)
+        p[20:30, 350:360] = 0.9
+        return p, np.ones(rgb.shape[:2], np.uint8)
+
+    monkeypatch.setattr(tdn, "_online_versions", versions)
+    monkeypatch.setattr(damage_net, "damage_map", damage_map)
+    monkeypatch.setattr(damage_net, "NET", damage_net.NET)  # _online_crops points it at each hot network
+    share = {}
+    for name, hot in (("hot", ("stand-in.onnx",)), ("none", ())):
+        crops = tdn._online_crops(None, seed=5, crop=64, per_version=8, negative_share=0.0, pool=2, hot=hot)
+        held = 0
+        for _ in range(300):
+            x, y = next(crops)
+            assert not y.any()
+            held += int((x[0] > 0.3).sum() == 100)  # the whole red square (red - 0.5 > 0.3) is in the crop
+        share[name] = held / 300
+    assert 0.55 < share["hot"] < 0.85 and share["none"] < 0.15, share
