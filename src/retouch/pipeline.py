@@ -776,7 +776,7 @@ of dust, dirt and foxing) and ``text``.
 The ``spots`` dust detector is not among them (since 2026-12-04): two blind judges, shown 24 old photos
 of ``DATA/oldphotos`` restored with and without it (``benchmarks/restore_blind.py``,
 ``benchmarks/judgements/restore_old_1``), preferred the restoration without it in 20 (it erased a
-nostril, highlights on machines and a church roof, stones and clods, a lit window); restore runs
+nostril, highlights on gym machines, stones and clods, a lit window); restore runs
 2.3 times faster without it (``benchmarks.restore_speed``, 20 MP: 1.06 against 2.40 s/MP, 7.9
 against 8.6 copies of the scan at peak). It costs some dust found on realistic damage
 (``benchmarks.restore_real --limit 16``, CBSD68 with film-dust scans 05-06: F1 0.499 against 0.516,
