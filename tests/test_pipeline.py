@@ -231,3 +231,15 @@ def test_remove_and_restore_return_the_image_only(astronaut):
             call()
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         retouch.remove(astronaut, colour=(1, 2, 3))
+
+
+def test_restore_defaults_are_one_set():
+    """restore, recipe_for_restore and RESTORE_DEFAULTS (which the CLI reads) name the same default detectors:
+    changing one of the three alone would make the library, the recipe and the CLI restore differently."""
+    import inspect
+
+    from retouch.pipeline import RESTORE_DEFAULTS
+
+    for fn in (retouch.restore, recipe_for_restore):
+        params = inspect.signature(fn).parameters
+        assert {k: params[k].default for k in RESTORE_DEFAULTS} == RESTORE_DEFAULTS, fn.__name__
